@@ -1,0 +1,1 @@
+"""Label spaces as data: raw dataset ids, evaluation classes, and the mappings between them."""

@@ -1,0 +1,1 @@
+"""Shared fixtures: tiny synthetic nuScenes releases made by the suite itself."""
