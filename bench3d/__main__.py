@@ -1,0 +1,3 @@
+from bench3d.cli.main import app
+
+app(prog_name="bench3d")
