@@ -1,0 +1,76 @@
+"""Finding and validating cards: the checkout's top-level folders first, then the copies in the wheel."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from bench3d.cards.schema import MethodCard, ProtocolCard
+from bench3d.errors import ConfigError, UnknownNameError
+
+CardT = TypeVar("CardT", bound=BaseModel)
+
+
+def _card_dirs(kind: str) -> list[Path]:
+    dirs = []
+    checkout = Path(__file__).resolve().parents[2] / kind  # editable install / source checkout
+    if checkout.is_dir():
+        dirs.append(checkout)
+    packaged = resources.files("bench3d") / "_cards" / kind  # wheel install
+    if packaged.is_dir():
+        dirs.append(Path(str(packaged)))
+    return dirs
+
+
+def _card_paths(kind: str) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for d in _card_dirs(kind):
+        for path in sorted(d.glob("*.yaml")):
+            found.setdefault(path.stem, path)
+    return found
+
+
+def parse_card(path: Path, model: type[CardT]) -> CardT:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    try:
+        card = model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"field `{'.'.join(str(p) for p in err['loc'])}`: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"{path}: invalid {model.__name__}: {problems} (fix the card; see DESIGN.md, Contracts)") from exc
+    if getattr(card, "name", path.stem) != path.stem:
+        raise ConfigError(f"{path}: field `name` is {card.name!r} but the file is named {path.stem!r}; make them equal")
+    return card
+
+
+def method_names() -> list[str]:
+    return sorted(_card_paths("methods"))
+
+
+def protocol_names() -> list[str]:
+    return sorted(_card_paths("protocols"))
+
+
+@lru_cache(maxsize=None)
+def load_method_card(name: str) -> MethodCard:
+    paths = _card_paths("methods")
+    if name not in paths:
+        raise UnknownNameError("method", name, list(paths))
+    return parse_card(paths[name], MethodCard)
+
+
+@lru_cache(maxsize=None)
+def load_protocol_card(name: str) -> ProtocolCard:
+    paths = _card_paths("protocols")
+    if name not in paths:
+        raise UnknownNameError("protocol", name, list(paths))
+    return parse_card(paths[name], ProtocolCard)

@@ -1,0 +1,1 @@
+"""Networks: the sparse LiDAR backbone, 2D teachers, heads."""

@@ -1,0 +1,1 @@
+"""Tables and figures generated from the results store."""

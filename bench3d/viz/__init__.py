@@ -1,0 +1,1 @@
+"""Figures of frames and datasets (matplotlib, Agg backend; no display needed)."""
