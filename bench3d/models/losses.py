@@ -44,9 +44,10 @@ def lovasz_softmax(logits: torch.Tensor, labels: torch.Tensor, ignore_index: int
     return torch.stack(losses).mean()
 
 
-def segmentation_loss(logits: torch.Tensor, labels: torch.Tensor, ignore_index: int, lovasz_weight: float = 1.0) -> torch.Tensor:
-    """CE (mean over non-ignored points) + lovasz_weight x Lovász-softmax, as SLidR/ScaLR finetune."""
-    ce = F.cross_entropy(logits, labels, ignore_index=ignore_index)
-    if lovasz_weight == 0:
-        return ce
-    return ce + lovasz_weight * lovasz_softmax(logits, labels, ignore_index=ignore_index)
+def segmentation_loss(logits: torch.Tensor, labels: torch.Tensor, ignore_index: int, ce_weight: float = 1.0,
+                      lovasz_weight: float = 1.0) -> torch.Tensor:
+    """ce_weight x CE (mean over non-ignored points) + lovasz_weight x Lovász-softmax (SLidR/ScaLR finetune)."""
+    loss = ce_weight * F.cross_entropy(logits, labels, ignore_index=ignore_index)
+    if lovasz_weight:
+        loss = loss + lovasz_weight * lovasz_softmax(logits, labels, ignore_index=ignore_index)
+    return loss

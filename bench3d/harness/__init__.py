@@ -1,0 +1,1 @@
+"""The harness: joins methods and protocols, runs the matrix, records results."""

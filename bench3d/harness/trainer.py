@@ -1,0 +1,120 @@
+"""One training loop for every method and protocol: epochs of steps, checkpoint per epoch, resume.
+
+The caller supplies the modules, the optimiser, the batches of each epoch and a step function that
+returns named losses. After every epoch the full state (model, optimiser, scheduler, torch RNG, epoch)
+is written atomically; a run killed at any point restarts from the last finished epoch and, because
+batch order and augmentation come from (seed, epoch), ends with the same weights.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+log = logging.getLogger(__name__)
+
+StepFn = Callable[[Any], dict[str, torch.Tensor]]
+
+
+@dataclass
+class TrainState:
+    epoch: int = 0  # epochs finished
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def save_atomic(obj: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+class Trainer:
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        scheduler: torch.optim.lr_scheduler.LRScheduler | None,
+        epochs: int,
+        state_path: Path | None,
+        train_mode: Callable[[], None] | None = None,
+    ) -> None:
+        self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
+        self.epochs = epochs
+        self.state_path = state_path
+        self.train_mode = train_mode or (lambda: model.train())
+        self.state = TrainState()
+
+    def _resume(self) -> None:
+        if self.state_path is None or not self.state_path.is_file():
+            return
+        ckpt = torch.load(self.state_path, map_location="cpu", weights_only=False)
+        self.model.load_state_dict(ckpt["model"], strict=True)
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(ckpt["scheduler"])
+        torch.set_rng_state(ckpt["torch_rng"])
+        self.state = TrainState(epoch=ckpt["epoch"], history=ckpt["history"])
+        log.info("resumed from %s after epoch %d", self.state_path, self.state.epoch)
+
+    def _checkpoint(self) -> None:
+        if self.state_path is None:
+            return
+        save_atomic({
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "torch_rng": torch.get_rng_state(),
+            "epoch": self.state.epoch,
+            "history": self.state.history,
+        }, self.state_path)
+
+    def fit(self, batches_of_epoch: Callable[[int], Iterable[Any]], step: StepFn,
+            on_epoch_end: Callable[[int, dict[str, float]], None] | None = None) -> TrainState:
+        self._resume()
+        while self.state.epoch < self.epochs:
+            epoch = self.state.epoch
+            self.train_mode()
+            sums: dict[str, float] = {}
+            steps = 0
+            for batch in batches_of_epoch(epoch):
+                losses = step(batch)
+                total = sum(losses.values())
+                self.optimizer.zero_grad(set_to_none=True)
+                total.backward()
+                self.optimizer.step()
+                for name, value in losses.items():
+                    sums[name] = sums.get(name, 0.0) + float(value.detach())
+                steps += 1
+            if self.scheduler is not None:
+                self.scheduler.step()
+            means = {k: v / max(steps, 1) for k, v in sums.items()}
+            self.state.epoch += 1
+            self.state.history.append(means)
+            self._checkpoint()
+            if on_epoch_end is not None:
+                on_epoch_end(epoch, means)
+            log.debug("epoch %d/%d %s", epoch + 1, self.epochs, means)
+        return self.state
+
+
+def build_optimizer(param_groups: list[dict[str, Any]], name: str, lr: float, momentum: float = 0.9,
+                    dampening: float = 0.0, weight_decay: float = 0.0) -> torch.optim.Optimizer:
+    if name == "sgd":
+        return torch.optim.SGD(param_groups, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(param_groups, lr=lr, weight_decay=weight_decay)
+    raise ValueError(f"unknown optimizer {name!r}; known: sgd, adamw")
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, name: str, epochs: int) -> torch.optim.lr_scheduler.LRScheduler | None:
+    if name == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+    return None
