@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 RECORD_SCHEMA_VERSION = "1.0"
 
@@ -27,18 +27,6 @@ class Provenance(BaseModel):
     finished_at: str
     python: str
     platform: str
-
-
-class MetricsBlock(BaseModel):
-    """Segmentation metrics of one run; `reducer` names the convention that made the numbers."""
-
-    model_config = ConfigDict(extra="allow")
-
-    reducer: str
-    miou: float
-    accuracy: float | None = None
-    per_class_iou: dict[str, float | None] = Field(default_factory=dict)
-    confusion_matrix: list[list[int]] | None = None
 
 
 class RunRecord(BaseModel):

@@ -85,7 +85,7 @@ def records_to_frame(records: list[RunRecord]) -> pd.DataFrame:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 continue
             rows.append({**base, "metric": name, "value": float(value)})
-        for cls, value in (r.metrics.get("per_class_iou") or {}).items():
+        for cls, value in (r.metrics.get("iou_per_class") or {}).items():
             rows.append({**base, "metric": f"iou/{cls}", "value": float("nan") if value is None else float(value)})
     columns = ["run_id", "kind", "method", "checkpoint", "protocol", "protocol_version", "dataset", "task",
                "fraction", "draw", "seed", "preset", "reducer", "metric", "value"]

@@ -1,0 +1,63 @@
+"""Named datasets the harness can run on: where they live, their splits and their metric convention."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench3d.errors import DataError, UnknownNameError
+from bench3d.paths import DEFAULT_SYNTH_VERSION, default_synth_root
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    dataroot: Path
+    version: str
+    train_split: str
+    val_split: str
+    reducer: str = "nuscenes"
+    synthetic: bool = False
+
+    def as_config(self) -> dict[str, str]:
+        return {"name": self.name, "version": self.version, "train_split": self.train_split,
+                "val_split": self.val_split, "reducer": self.reducer}
+
+
+def _nuscenes_root(dataroot: str | Path | None) -> Path:
+    root = dataroot or os.environ.get("NUSCENES_DATAROOT")
+    if root is None:
+        raise DataError("--dataroot", "no nuScenes dataroot given", "pass --dataroot or set NUSCENES_DATAROOT")
+    return Path(root)
+
+
+def resolve_dataset(name: str, dataroot: str | Path | None = None) -> DatasetSpec:
+    if name == "synth":
+        return DatasetSpec("synth", Path(dataroot) if dataroot else default_synth_root(), DEFAULT_SYNTH_VERSION,
+                           "mini_train", "mini_val", synthetic=True)
+    if name == "nuscenes":
+        return DatasetSpec("nuscenes", _nuscenes_root(dataroot), "v1.0-trainval", "train", "val")
+    if name == "nuscenes-mini":
+        return DatasetSpec("nuscenes-mini", _nuscenes_root(dataroot), "v1.0-mini", "mini_train", "mini_val")
+    raise UnknownNameError("dataset", name, dataset_names())
+
+
+def dataset_names() -> list[str]:
+    return ["nuscenes", "nuscenes-mini", "synth"]
+
+
+def split_scene_names(dataroot: Path, version: str, split: str) -> list[str]:
+    """Scene names of a split: the release's own splits.json (devkit 1.2.0 custom splits) or the devkit's."""
+    custom = dataroot / version / "splits.json"
+    if custom.is_file():
+        splits = json.loads(custom.read_text())
+        if split in splits:
+            return list(splits[split])
+    from nuscenes.utils.splits import create_splits_scenes
+
+    known = create_splits_scenes()
+    if split not in known:
+        raise UnknownNameError("split", split, list(known))
+    return list(known[split])

@@ -1,0 +1,146 @@
+"""The runner: executes pretraining and evaluation specs, skips finished ids, resumes killed runs.
+
+Layout under the results store root:
+  <run_id>.json                  finished run records (the store)
+  checkpoints/<run_id>.pt        pretraining checkpoints (run id of the pretraining spec)
+  work/<run_id>/state.pt         resumable training state of an unfinished run (deleted when it finishes)
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from bench3d.cards import load_protocol_card
+from bench3d.data.nuscenes import NuScenesReader
+from bench3d.datasets import DatasetSpec, resolve_dataset, split_scene_names
+from bench3d.harness.label_split import label_split
+from bench3d.harness.seeding import seed_everything
+from bench3d.harness.specs import EvalSpec, PretrainSpec, run_id_of
+from bench3d.methods import MethodAdapter, PretrainContext, build_method
+from bench3d.protocols.lidarseg import SegmentationModel, evaluate_segmentation, train_segmentation
+from bench3d.protocols.lidarseg_data import LabelledCloud, load_labelled
+from bench3d.results import ResultsStore, RunRecord
+from bench3d.results.provenance import collect, file_sha256, now_iso
+
+log = logging.getLogger(__name__)
+
+NUM_CLASSES = 17  # nuScenes eval classes + ignore 0
+EpochCallback = Callable[[str, int, int, dict[str, float]], None]  # (run id, epoch, epochs, losses)
+
+
+class Runner:
+    def __init__(self, store: ResultsStore | None = None, device: str = "cpu", dataroot: str | Path | None = None,
+                 on_epoch: EpochCallback | None = None) -> None:
+        self.store = store or ResultsStore()
+        self.device = torch.device(device)
+        self.dataroot = dataroot
+        self.on_epoch = on_epoch
+        self._readers: dict[str, NuScenesReader] = {}
+        self._clouds: dict[tuple[str, tuple[str, ...], int | None], list[LabelledCloud]] = {}
+
+    # ---- shared state ----------------------------------------------------------------------------
+    def dataset(self, name: str) -> DatasetSpec:
+        return resolve_dataset(name, self.dataroot)
+
+    def reader(self, ds: DatasetSpec) -> NuScenesReader:
+        if ds.name not in self._readers:
+            self._readers[ds.name] = NuScenesReader(ds.dataroot, ds.version)
+        return self._readers[ds.name]
+
+    def split_tokens(self, ds: DatasetSpec, split: str) -> list[str]:
+        seqs = self.reader(ds).sequences(split_scene_names(ds.dataroot, ds.version, split))
+        return [tok for seq in seqs for tok in seq.sample_tokens]
+
+    def clouds(self, ds: DatasetSpec, tokens: list[str], max_points: int | None) -> list[LabelledCloud]:
+        key = (ds.name, tuple(tokens), max_points)
+        if key not in self._clouds:
+            self._clouds[key] = load_labelled(self.reader(ds), tokens, max_points)
+        return self._clouds[key]
+
+    def checkpoint_path(self, run_id: str) -> Path:
+        return self.store.root / "checkpoints" / f"{run_id}.pt"
+
+    def work_dir(self, run_id: str) -> Path:
+        return self.store.root / "work" / run_id
+
+    def _epoch_cb(self, run_id: str, epochs: int) -> Callable[[int, dict[str, float]], None] | None:
+        if self.on_epoch is None:
+            return None
+        return lambda epoch, losses: self.on_epoch(run_id, epoch + 1, epochs, losses)
+
+    # ---- pretraining ---------------------------------------------------------------------------------
+    def pretrain(self, spec: PretrainSpec) -> tuple[str, Path]:
+        ds = self.dataset(spec.dataset)
+        adapter = build_method(spec.method, spec.preset, components=dict(spec.components),
+                               teacher_checkpoint=spec.teacher_checkpoint)
+        resolved = spec.resolve(adapter, ds)
+        run_id = run_id_of(resolved)
+        ckpt = self.checkpoint_path(run_id)
+        if self.store.has(run_id) and ckpt.is_file():
+            log.info("pretraining %s (%s) already finished", run_id, spec.method)
+            return run_id, ckpt
+        started, t0 = now_iso(), time.perf_counter()
+        ctx = PretrainContext(reader=self.reader(ds), sample_tokens=self.split_tokens(ds, ds.train_split),
+                              device=self.device, seed=spec.seed)
+        ckpt.parent.mkdir(parents=True, exist_ok=True)
+        summary = adapter.pretrain(ctx, ckpt, self._epoch_cb(run_id, int(adapter.config["epochs"])))
+        record = RunRecord(
+            run_id=run_id, kind="pretrain", method=spec.method, checkpoint=None, dataset=ds.name, task="pretrain",
+            seed=spec.seed, preset=spec.preset, metrics=summary,
+            provenance=collect(resolved_config=resolved, device=self.device, wall_time_s=time.perf_counter() - t0,
+                               started_at=started, checkpoint_sha256=file_sha256(ckpt), dataset_version=ds.version),
+        )
+        self.store.write(record)
+        return run_id, ckpt
+
+    # ---- evaluation ---------------------------------------------------------------------------------
+    def encoder_for(self, adapter: MethodAdapter, spec: EvalSpec) -> tuple[str | None, Path | None]:
+        if not adapter.needs_pretraining:
+            return None, None
+        return self.pretrain(spec.pretrain_spec())
+
+    def evaluate(self, spec: EvalSpec) -> RunRecord:
+        ds = self.dataset(spec.dataset)
+        card = load_protocol_card(spec.protocol)
+        schedule = card.schedule(spec.preset)
+        adapter = build_method(spec.method, spec.preset, components=dict(spec.components),
+                               teacher_checkpoint=spec.teacher_checkpoint)
+        train_tokens, split_hash = label_split(self.reader(ds), ds, spec.fraction, spec.draw)
+        # The run id needs the checkpoint id; computing it does not train anything.
+        ckpt_id = run_id_of(spec.pretrain_spec().resolve(adapter, ds)) if adapter.needs_pretraining else None
+        resolved = spec.resolve(adapter, ds, ckpt_id, split_hash)
+        run_id = run_id_of(resolved)
+        if self.store.has(run_id):
+            log.info("run %s already finished; skipped", run_id)
+            return self.store.read(run_id)
+        ckpt_id, ckpt = self.encoder_for(adapter, spec)
+        started, t0 = now_iso(), time.perf_counter()
+        seed_everything(spec.seed)
+        encoder = adapter.load_encoder(ckpt, seed=spec.seed).to(self.device)
+        model = SegmentationModel(encoder, NUM_CLASSES).to(self.device)
+        train = self.clouds(ds, train_tokens, schedule.max_points or adapter.config.get("max_points"))
+        val = self.clouds(ds, self.split_tokens(ds, ds.val_split), None)
+        work = self.work_dir(run_id)
+        work.mkdir(parents=True, exist_ok=True)
+        history = train_segmentation(model, card, schedule, train, spec.seed, self.device, work / "state.pt",
+                                     on_epoch_end=self._epoch_cb(run_id, schedule.epochs))
+        scores, cm = evaluate_segmentation(model, val, self.device, ds.reducer)
+        metrics = {**scores, "confusion_matrix": cm.to_list(), "loss_history": history,
+                   "train_frames": len(train), "val_frames": len(val)}
+        record = RunRecord(
+            run_id=run_id, kind="evaluation", method=spec.method, checkpoint=ckpt_id, protocol=card.name,
+            protocol_version=card.version, dataset=ds.name, task=card.task, fraction=spec.fraction, draw=spec.draw,
+            seed=spec.seed, preset=spec.preset, metrics=metrics,
+            provenance=collect(resolved_config=resolved, device=self.device, wall_time_s=time.perf_counter() - t0,
+                               started_at=started, split_hash=split_hash,
+                               checkpoint_sha256=file_sha256(ckpt) if ckpt else None, dataset_version=ds.version),
+        )
+        self.store.write(record)
+        shutil.rmtree(work, ignore_errors=True)
+        return record

@@ -1,0 +1,74 @@
+"""Results store: atomic records, never overwritten, safe under concurrent writers, long-table loading."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from pathlib import Path
+
+import pytest
+
+from bench3d.results import ResultsStore, RunRecord, load
+from bench3d.results.provenance import collect, config_hash, now_iso
+from bench3d.results.store import RecordExistsError
+
+
+def make_record(run_id: str, method: str = "scalr", seed: int = 0, miou: float = 0.5) -> RunRecord:
+    resolved = {"method": method, "seed": seed}
+    return RunRecord(
+        run_id=run_id, kind="evaluation", method=method, checkpoint="abc", protocol="linear_probe",
+        protocol_version="1.0", dataset="synth", task="lidar_semseg", fraction=1.0, draw=0, seed=seed,
+        preset="tiny", metrics={"reducer": "nuscenes", "miou": miou, "accuracy": 0.9,
+                                "iou_per_class": {"car": 0.25, "bus": None}},
+        provenance=collect(resolved_config=resolved, device="cpu", wall_time_s=1.0, started_at=now_iso()),
+    )
+
+
+def test_roundtrip_and_no_overwrite(tmp_path: Path) -> None:
+    store = ResultsStore(tmp_path)
+    rec = make_record("r1")
+    store.write(rec)
+    assert store.read("r1") == rec
+    with pytest.raises(RecordExistsError, match="never overwritten"):
+        store.write(make_record("r1", miou=0.9))
+    assert store.read("r1").metrics["miou"] == 0.5  # the first record survives intact
+    assert not list(tmp_path.glob(".*tmp"))  # no temporary file left behind
+
+
+def _write_many(root: str, worker: int) -> None:
+    store = ResultsStore(root)
+    store.write(make_record(f"run{worker}", seed=worker, miou=worker / 10))
+
+
+def test_concurrent_writers_leave_intact_records(tmp_path: Path) -> None:
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_write_many, args=(str(tmp_path), i)) for i in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    records = ResultsStore(tmp_path).records()
+    assert sorted(r.run_id for r in records) == ["run0", "run1", "run2", "run3"]
+    assert sorted(r.metrics["miou"] for r in records) == [0.0, 0.1, 0.2, 0.3]
+
+
+def test_load_long_table(tmp_path: Path) -> None:
+    store = ResultsStore(tmp_path)
+    store.write(make_record("a", seed=0, miou=0.4))
+    store.write(make_record("b", seed=1, miou=0.6))
+    df = load(tmp_path)
+    miou = df[df.metric == "miou"].sort_values("seed")
+    assert miou.value.tolist() == [0.4, 0.6]
+    assert set(df.metric) >= {"miou", "accuracy", "iou/car", "iou/bus"}
+    assert df[df.metric == "iou/bus"].value.isna().all()  # absent class stays NaN, not 0
+
+
+def test_corrupt_record_names_file(tmp_path: Path) -> None:
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(Exception, match="bad.json"):
+        ResultsStore(tmp_path).records()
+
+
+def test_config_hash_is_order_independent() -> None:
+    assert config_hash({"a": 1, "b": [1, 2]}) == config_hash({"b": [1, 2], "a": 1})
+    assert config_hash({"a": 1}) != config_hash({"a": 2})
