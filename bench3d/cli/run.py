@@ -1,0 +1,82 @@
+"""`bench3d pretrain` and `bench3d run`: thin wrappers over bench3d.harness.Runner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from bench3d.cli._progress import epoch_progress
+
+console = Console()
+
+
+def _components(values: list[str] | None) -> dict[str, bool]:
+    out = {}
+    for v in values or []:
+        name, _, state = v.partition("=")
+        if state not in {"on", "off"}:
+            raise typer.BadParameter(f"{v!r}: use NAME=on or NAME=off", param_hint="--component")
+        out[name] = state == "on"
+    return out
+
+
+def pretrain(
+    method: str = typer.Option(..., help="Method name (bench3d list)."),
+    dataset: str = typer.Option("synth", help="Dataset name (bench3d list)."),
+    dataroot: Path = typer.Option(None, help="Dataset root (default: the dataset's own)."),
+    preset: str = typer.Option("tiny", help="Scale preset: tiny (CPU) or paper (GPU)."),
+    seed: int = typer.Option(0),
+    component: list[str] = typer.Option(None, help="Ablation: NAME=on|off (repeatable)."),
+    teacher_checkpoint: Path = typer.Option(None, help="2D teacher weights (ViT, DINOv2 layout)."),
+    results: Path = typer.Option(None, help="Results store (default: results/)."),
+    device: str = typer.Option("cpu"),
+) -> None:
+    """Pretrain a method; writes a checkpoint and its own run record."""
+    from bench3d.harness.runner import Runner
+    from bench3d.harness.specs import PretrainSpec
+    from bench3d.results import ResultsStore
+
+    spec = PretrainSpec(method, dataset, preset, seed, tuple(sorted(_components(component).items())),
+                        str(teacher_checkpoint) if teacher_checkpoint else None)
+    with epoch_progress() as on_epoch:
+        runner = Runner(ResultsStore(results), device, dataroot, on_epoch)
+        run_id, ckpt = runner.pretrain(spec)
+    console.print(f"pretraining run [bold]{run_id}[/]: checkpoint {ckpt}")
+
+
+def run(
+    method: list[str] = typer.Option(..., help="Method name(s)."),
+    protocol: list[str] = typer.Option(..., help="Protocol name(s): linear_probe, finetune, full_finetune."),
+    dataset: str = typer.Option("synth"),
+    dataroot: Path = typer.Option(None),
+    preset: str = typer.Option("tiny"),
+    fraction: list[float] = typer.Option(None, help="Label fractions (default: the protocol card's)."),
+    draw: list[int] = typer.Option(None, help="Split draws (default: the card's)."),
+    seed: list[int] = typer.Option(None, help="Seeds (default: the card's)."),
+    component: list[str] = typer.Option(None, help="Ablation: NAME=on|off (repeatable)."),
+    teacher_checkpoint: Path = typer.Option(None),
+    results: Path = typer.Option(None, help="Results store (default: results/)."),
+    device: str = typer.Option("cpu"),
+) -> None:
+    """Run protocol(s) against method(s): the run matrix; finished runs are skipped, killed ones resume."""
+    from bench3d.harness.matrix import expand_matrix
+    from bench3d.harness.runner import Runner
+    from bench3d.results import ResultsStore
+
+    specs = expand_matrix(method, protocol, dataset, preset, fractions=fraction or None, draws=draw or None,
+                          seeds=seed or None, components=_components(component),
+                          teacher_checkpoint=str(teacher_checkpoint) if teacher_checkpoint else None)
+    console.print(f"{len(specs)} run(s)")
+    with epoch_progress() as on_epoch:
+        runner = Runner(ResultsStore(results), device, dataroot, on_epoch)
+        for spec in specs:
+            rec = runner.evaluate(spec)
+            console.print(f"{spec.method} {spec.protocol} {spec.fraction:g} draw {spec.draw} seed {spec.seed}: "
+                          f"mIoU {100 * rec.metrics['miou']:.2f} ({rec.metrics['reducer']}) [{rec.run_id}]")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(pretrain)
+    app.command()(run)
