@@ -117,8 +117,11 @@ def build(
 def stats(
     dataroot: Path = typer.Option(..., help="nuScenes root with lidarseg installed."),
     version: str = typer.Option("v1.0-trainval", help="Release version folder."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write points per class of every manifest here."),
 ) -> None:
-    """Points per evaluation class in every manifest built from this release (class coverage)."""
+    """Class coverage (points per evaluation class) of every manifest built from this release."""
+    import json
+
     from bench3d.data.nuscenes_tables import NuScenesTables
     from bench3d.labels.nuscenes import EVAL_CLASSES
     from bench3d.splits.coverage import release_coverage
@@ -126,17 +129,29 @@ def stats(
     with user_errors():
         tables = NuScenesTables.load(dataroot, version)
         rows = release_coverage(tables, catalog.build_release_set(dataroot, version))
-    table = Table(title=f"class coverage of {version} manifests (points per class)")
-    table.add_column("manifest")
-    table.add_column("scenes", justify="right")
-    table.add_column("keyframes", justify="right")
-    for name in EVAL_CLASSES[1:]:
-        table.add_column(name, justify="right")
-    table.add_column("missing", justify="right")
+    summary = Table(title=f"class coverage of {version} manifests")
+    summary.add_column("manifest", no_wrap=True)
+    for column in ("scenes", "keyframes", "classes"):
+        summary.add_column(column, justify="right")
+    summary.add_column("missing classes")
     for row in rows:
-        counts = [f"{n:,}" if n else "[red]0[/red]" for n in row.points_per_class.values()]
-        table.add_row(row.name, str(row.scenes), str(row.keyframes), *counts, str(len(row.missing_classes)))
-    console.print(table)
+        present = len(row.points_per_class) - len(row.missing_classes)
+        missing = ", ".join(row.missing_classes) if len(row.missing_classes) < 6 else f"{len(row.missing_classes)} classes"
+        summary.add_row(row.name, str(row.scenes), str(row.keyframes), f"{present}/{len(row.points_per_class)}", missing)
+    console.print(summary)
+    draw0 = [row for row in rows if row.name.endswith("pct_draw0")]
+    per_class = Table(title="points per class (draw 0)")
+    per_class.add_column("class", no_wrap=True)
+    for row in draw0:
+        per_class.add_column(row.name.removeprefix("nuscenes_").removesuffix("_draw0"), justify="right")
+    for name in EVAL_CLASSES[1:]:
+        per_class.add_row(name, *(f"{row.points_per_class[name]:,}" for row in draw0))
+    console.print(per_class)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps({r.name: {"scenes": r.scenes, "keyframes": r.keyframes,
+                                                 "points_per_class": r.points_per_class} for r in rows}, indent=2))
+        console.print(f"wrote {json_out}")
 
 
 def register(app: typer.Typer) -> None:

@@ -104,9 +104,9 @@ def build_release_set(dataroot: str | Path, version: str) -> dict[str, SplitMani
     if absent:
         log.warning("%d train scenes are not in %s/%s (e.g. %s)", len(absent), dataroot, version, absent[0])
     built = build_nuscenes_set(table_names, [n for n in train if n in set(table_names)], f"{version} scene table")
-    for name, manifest in built.items():
-        if not manifest.ids:
-            log.warning("%s is empty: the release has too few train scenes for this fraction", name)
+    empty = [name for name, manifest in built.items() if not manifest.ids]
+    if empty:
+        log.warning("%d manifests are empty (%d train scenes are too few): %s", len(empty), len(train), ", ".join(empty))
     return built
 
 
