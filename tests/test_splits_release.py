@@ -90,3 +90,38 @@ def test_release_without_train_list_is_a_data_error(tmp_path):
     result = runner.invoke(app, ["splits", "build", "--dataroot", str(tmp_path / "data"), "--version", "v1.0-other"])
     assert result.exit_code == 1 and "splits.json" in result.output
     assert json.loads((tmp_path / "data" / "v1.0-other" / "scene.json").read_text())[0]["name"] == "scene-x"
+
+
+def test_cli_build_semantickitti_from_a_scan_tree(tmp_path):
+    for seq, count in ((0, 150), (9, 60), (8, 40)):  # 08 is validation: not part of the train pool
+        folder = tmp_path / "sequences" / f"{seq:02d}" / "velodyne"
+        folder.mkdir(parents=True)
+        for i in range(count):
+            (folder / f"{i:06d}.bin").touch()
+    result = runner.invoke(app, ["splits", "build", "--dataset", "semantickitti", "--dataroot", str(tmp_path),
+                                 "--out", str(tmp_path / "m")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    from bench3d.splits.manifest import SplitManifest
+
+    ids = SplitManifest.read(tmp_path / "m" / "semantickitti_1pct_draw0.txt").ids
+    assert ids == ("sequences/00/velodyne/000000.bin", "sequences/00/velodyne/000100.bin",
+                   "sequences/09/velodyne/000050.bin")  # fmt: skip
+
+
+def test_cli_build_waymo_from_parquet_keys(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "training" / "lidar_segmentation"
+    folder.mkdir(parents=True)
+    for seg in ("b_seg", "a_seg"):
+        stamps = list(range(1_000, 1_000 + 120))
+        table = pa.table({"key.segment_context_name": [seg] * len(stamps), "key.frame_timestamp_micros": stamps})
+        pq.write_table(table, folder / f"{seg}.parquet")
+    result = runner.invoke(app, ["splits", "build", "--dataset", "waymo", "--dataroot", str(tmp_path),
+                                 "--out", str(tmp_path / "m")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    from bench3d.splits.manifest import SplitManifest
+
+    ids = SplitManifest.read(tmp_path / "m" / "waymo_1pct_draw0.txt").ids
+    assert ids == ("a_seg/1000", "a_seg/1100", "b_seg/1080")

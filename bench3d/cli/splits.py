@@ -69,7 +69,6 @@ def _built_set(dataset: str, dataroot: Optional[Path], version: str, official: b
         return catalog.build_release_set(dataroot, version)
     if dataset == "semantickitti":
         from bench3d.labels.semantickitti import TRAIN_SEQUENCES
-        from bench3d.splits.semantickitti import semantickitti_manifest
 
         paths = sorted(
             str(p.relative_to(dataroot))

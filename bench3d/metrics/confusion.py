@@ -8,17 +8,26 @@ re-reduced under any convention.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
-from typing import Union
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
-import torch
 
-LabelArray = Union[np.ndarray, torch.Tensor, Sequence[int]]
+if TYPE_CHECKING:
+    import torch
+
+LabelArray = Union[np.ndarray, "torch.Tensor", Sequence[int]]
+
+
+def _is_tensor(x: Any) -> bool:
+    # A tensor can only exist if torch is already imported; the CLI then starts without paying for torch.
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
 
 
 def _as_flat(labels: LabelArray, what: str) -> np.ndarray | torch.Tensor:
-    if isinstance(labels, torch.Tensor):
+    if _is_tensor(labels):
         labels = labels.detach()
         # CPU tensors share memory with numpy for free; the numpy bincount is the fast CPU path.
         return labels.reshape(-1).numpy() if labels.device.type == "cpu" else labels.reshape(-1)
@@ -29,7 +38,7 @@ def _as_flat(labels: LabelArray, what: str) -> np.ndarray | torch.Tensor:
 
 
 def _check_range(labels: np.ndarray | torch.Tensor, num_classes: int, what: str) -> None:
-    empty = labels.numel() == 0 if isinstance(labels, torch.Tensor) else labels.size == 0
+    empty = labels.numel() == 0 if _is_tensor(labels) else labels.size == 0
     if empty:
         return
     low, high = int(labels.min()), int(labels.max())
@@ -74,7 +83,9 @@ class ConfusionMatrix:
         _check_range(gt_flat, self.num_classes, "ground-truth")
         _check_range(pred_flat, self.num_classes, "predicted")
         n = self.num_classes
-        if isinstance(gt_flat, torch.Tensor) or isinstance(pred_flat, torch.Tensor):
+        if _is_tensor(gt_flat) or _is_tensor(pred_flat):
+            import torch
+
             gt_t, pred_t = torch.as_tensor(gt_flat), torch.as_tensor(pred_flat)
             pred_t = pred_t.to(gt_t.device)
             flat = torch.bincount(gt_t.long() * n + pred_t.long(), minlength=n * n)

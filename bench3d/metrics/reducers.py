@@ -27,7 +27,11 @@ from bench3d.metrics.confusion import ConfusionMatrix
 
 @dataclass(frozen=True)
 class SegmentationScores:
-    """Per-class IoU (evaluated classes only), mIoU and accuracy, stamped with the reducer that made them."""
+    """Per-class IoU (evaluated classes only), mIoU and accuracy, stamped with the reducer that made them.
+
+    Accuracy is the official one for SemanticKITTI; nuScenes and Waymo publish none, so there it is
+    correct / valid-GT points of the same matrix (reported, not a challenge metric).
+    """
 
     reducer: str
     iou_per_class: dict[str, float]
