@@ -55,7 +55,7 @@ def test_semantickitti_matches_official_algorithm(seed):
     raw_ids = np.array(sorted(kitti.LEARNING_MAP), dtype=np.uint32)
     instance = rng.integers(0, 50, 20_000).astype(np.uint32) << 16
     gt_raw = raw_ids[rng.integers(0, len(raw_ids), 20_000)] | instance
-    pred_raw = kitti.train_to_raw(rng.integers(0, 20, 20_000)) | 0  # some predictions are 0 (unlabeled)
+    pred_raw = kitti.train_to_raw(rng.integers(0, 20, 20_000))  # train id 0 included: predicted "unlabeled"
     pred_raw[:50] = 2  # a raw id without a learning_map entry: the official table sends it to 0
     cm = ConfusionMatrix(20).update(
         kitti.raw_to_train(kitti.semantic_part(gt_raw)), kitti.raw_to_train(kitti.semantic_part(pred_raw))
