@@ -1,7 +1,12 @@
-"""Finding and validating cards: the checkout's top-level folders first, then the copies in the wheel."""
+"""Finding and validating cards.
+
+Search order: `$BENCH3D_CARDS/<kind>/` (a user's own or edited cards), the checkout's top-level
+`methods/` and `protocols/`, then the copies packaged in the wheel. The first card of a name wins.
+"""
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -18,6 +23,9 @@ CardT = TypeVar("CardT", bound=BaseModel)
 
 def _card_dirs(kind: str) -> list[Path]:
     dirs = []
+    user = os.environ.get("BENCH3D_CARDS")
+    if user and (Path(user) / kind).is_dir():
+        dirs.append(Path(user) / kind)
     checkout = Path(__file__).resolve().parents[2] / kind  # editable install / source checkout
     if checkout.is_dir():
         dirs.append(checkout)
@@ -50,6 +58,12 @@ def parse_card(path: Path, model: type[CardT]) -> CardT:
     if getattr(card, "name", path.stem) != path.stem:
         raise ConfigError(f"{path}: field `name` is {card.name!r} but the file is named {path.stem!r}; make them equal")
     return card
+
+
+def clear_card_cache() -> None:
+    """Forget parsed cards (after editing them or changing BENCH3D_CARDS in-process)."""
+    load_method_card.cache_clear()
+    load_protocol_card.cache_clear()
 
 
 def method_names() -> list[str]:

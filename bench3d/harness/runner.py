@@ -19,6 +19,7 @@ import torch
 from bench3d.cards import load_protocol_card
 from bench3d.data.nuscenes import NuScenesReader
 from bench3d.datasets import DatasetSpec, resolve_dataset, split_scene_names
+from bench3d.errors import DataError
 from bench3d.harness.label_split import label_split
 from bench3d.harness.seeding import seed_everything
 from bench3d.harness.specs import EvalSpec, PretrainSpec, run_id_of
@@ -54,7 +55,14 @@ class Runner:
         return self._readers[ds.name]
 
     def split_tokens(self, ds: DatasetSpec, split: str) -> list[str]:
-        seqs = self.reader(ds).sequences(split_scene_names(ds.dataroot, ds.version, split))
+        names = split_scene_names(ds.dataroot, ds.version, split)
+        reader = self.reader(ds)
+        if ds.synthetic:  # a small synthetic release holds a subset of the mini scene names
+            names = [n for n in names if n in reader.tables.scene_by_name]
+            if not names:
+                raise DataError(ds.dataroot / ds.version / "scene.json", f"no scene of split {split!r} in this release",
+                                "generate more scenes (bench3d synth --scenes 10)")
+        seqs = reader.sequences(names)  # a real release must hold every scene of the split
         return [tok for seq in seqs for tok in seq.sample_tokens]
 
     def clouds(self, ds: DatasetSpec, tokens: list[str], max_points: int | None) -> list[LabelledCloud]:
