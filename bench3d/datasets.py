@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,18 +45,3 @@ def resolve_dataset(name: str, dataroot: str | Path | None = None) -> DatasetSpe
 
 def dataset_names() -> list[str]:
     return ["nuscenes", "nuscenes-mini", "synth"]
-
-
-def split_scene_names(dataroot: Path, version: str, split: str) -> list[str]:
-    """Scene names of a split: the release's own splits.json (devkit 1.2.0 custom splits) or the devkit's."""
-    custom = dataroot / version / "splits.json"
-    if custom.is_file():
-        splits = json.loads(custom.read_text())
-        if split in splits:
-            return list(splits[split])
-    from nuscenes.utils.splits import create_splits_scenes
-
-    known = create_splits_scenes()
-    if split not in known:
-        raise UnknownNameError("split", split, list(known))
-    return list(known[split])

@@ -8,19 +8,10 @@ from pathlib import Path
 import pytest
 
 from bench3d.results import ResultsStore, RunRecord, load
-from bench3d.results.provenance import collect, config_hash, now_iso
+from bench3d.results.provenance import config_hash
 from bench3d.results.store import RecordExistsError
 
-
-def make_record(run_id: str, method: str = "scalr", seed: int = 0, miou: float = 0.5) -> RunRecord:
-    resolved = {"method": method, "seed": seed}
-    return RunRecord(
-        run_id=run_id, kind="evaluation", method=method, checkpoint="abc", protocol="linear_probe",
-        protocol_version="1.0", dataset="synth", task="lidar_semseg", fraction=1.0, draw=0, seed=seed,
-        preset="tiny", metrics={"reducer": "nuscenes", "miou": miou, "accuracy": 0.9,
-                                "iou_per_class": {"car": 0.25, "bus": None}},
-        provenance=collect(resolved_config=resolved, device="cpu", wall_time_s=1.0, started_at=now_iso()),
-    )
+from _records import make_record
 
 
 def test_roundtrip_and_no_overwrite(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from _mini_release import build_mini_release
 from typer.testing import CliRunner
 
 from bench3d.cli.main import app
-from bench3d.data.nuscenes_tables import NuScenesTables
+from bench3d.data.nuscenes.tables import NuScenesTables
 from bench3d.labels.nuscenes import EVAL_CLASSES, FINE_TO_EVAL
 from bench3d.splits import catalog
 from bench3d.splits.coverage import release_coverage

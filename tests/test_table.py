@@ -10,7 +10,7 @@ import pytest
 from bench3d.reports.comparison import write_comparison
 from bench3d.reports.stats import mean_ci95
 from bench3d.results import ResultsStore
-from tests.test_results_store import make_record
+from _records import make_record
 
 
 def test_mean_ci95_known_values() -> None:

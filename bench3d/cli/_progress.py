@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bench3d.harness.runner import EpochCallback
+EpochCallback = Callable[[str, int, int, dict[str, float]], None]  # as bench3d.harness.runner
 
 
 @contextmanager

@@ -121,7 +121,7 @@ def stats(
     """Class coverage (points per evaluation class) of every manifest built from this release."""
     import json
 
-    from bench3d.data.nuscenes_tables import NuScenesTables
+    from bench3d.data.nuscenes.tables import NuScenesTables
     from bench3d.labels.nuscenes import EVAL_CLASSES
     from bench3d.splits.coverage import release_coverage
 

@@ -18,7 +18,8 @@ import torch
 
 from bench3d.cards import load_protocol_card
 from bench3d.data.nuscenes import NuScenesReader
-from bench3d.datasets import DatasetSpec, resolve_dataset, split_scene_names
+from bench3d.data.nuscenes.tables import split_scene_names
+from bench3d.datasets import DatasetSpec, resolve_dataset
 from bench3d.errors import DataError
 from bench3d.harness.label_split import label_split
 from bench3d.harness.seeding import seed_everything
@@ -58,7 +59,7 @@ class Runner:
         names = split_scene_names(ds.dataroot, ds.version, split)
         reader = self.reader(ds)
         if ds.synthetic:  # a small synthetic release holds a subset of the mini scene names
-            names = [n for n in names if n in reader.tables.scene_by_name]
+            names = [n for n in names if n in reader.tables.scene_token_by_name]
             if not names:
                 raise DataError(ds.dataroot / ds.version / "scene.json", f"no scene of split {split!r} in this release",
                                 "generate more scenes (bench3d synth --scenes 10)")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench3d.data.nuscenes_tables import NuScenesTables, read_table
+from bench3d.data.nuscenes.tables import NuScenesTables, read_table
 from bench3d.errors import DataError
 from bench3d.labels.nuscenes import EVAL_CLASSES, FINE_TO_EVAL_NAME, IGNORE_INDEX
 from bench3d.metrics.confusion import ConfusionMatrix

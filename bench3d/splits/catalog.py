@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench3d.data.nuscenes_tables import predefined_splits, read_table
+from bench3d.data.nuscenes.tables import predefined_splits, read_table
 from bench3d.errors import DataError, UnknownNameError
 from bench3d.splits import nuscenes as nus
 from bench3d.splits import semantickitti as kitti

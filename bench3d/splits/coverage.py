@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench3d.data.nuscenes_tables import NuScenesTables
+from bench3d.data.nuscenes.tables import NuScenesTables
 from bench3d.errors import DataError
 from bench3d.labels.nuscenes import EVAL_CLASSES
 from bench3d.metrics.nuscenes_lidarseg import fine_to_eval_table
@@ -36,7 +36,7 @@ def scene_class_points(tables: NuScenesTables, scene_names: Iterable[str]) -> di
     out: dict[str, tuple[int, np.ndarray]] = {}
     for name in sorted(set(scene_names)):
         counts = np.zeros(len(EVAL_CLASSES), dtype=np.int64)
-        samples = tables.keyframe_samples(tables.scene_by_name(name))
+        samples = tables.keyframe_samples(tables.scene_named(name))
         for sample in samples:
             path = tables.lidarseg_path(tables.lidar_token(sample))
             fine = np.fromfile(path, dtype=np.uint8)

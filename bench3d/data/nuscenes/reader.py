@@ -40,6 +40,7 @@ class NuScenesReader:
         self.tables = NuScenesTables.load(dataroot, version)
         self.dataroot = self.tables.dataroot
         self.version = version
+        _ = self.tables.category_names  # validate the taxonomy up front: an unknown name fails here
 
     # ---- sequences and neighbours -------------------------------------------------------------
     def sequences(self, scene_names: list[str] | None = None) -> list[Sequence]:
@@ -48,11 +49,11 @@ class NuScenesReader:
         if scene_names is None:
             tokens = list(t.scene)
         else:
-            missing = [n for n in scene_names if n not in t.scene_by_name]
+            missing = [n for n in scene_names if n not in t.scene_token_by_name]
             if missing:
                 raise DataError(self.dataroot / self.version / "scene.json", f"scenes not in this release: {missing}")
-            tokens = [t.scene_by_name[n] for n in scene_names]
-        return [Sequence(tok, t.scene[tok]["name"], tuple(t.scene_sample_tokens(tok))) for tok in tokens]
+            tokens = [t.scene_token_by_name[n] for n in scene_names]
+        return [Sequence(tok, t.scene[tok]["name"], tuple(t.keyframe_samples(t.scene[tok]))) for tok in tokens]
 
     def neighbours(self, sample_token: str, past: int = 0, future: int = 0) -> list[str]:
         """Keyframe tokens from `past` before to `future` after (clipped at scene ends), in time order."""
@@ -176,7 +177,7 @@ class NuScenesReader:
         t = self.tables
         out = []
         for token in t.sample_annotations.get(sample_token, []):
-            ann = t.tables["sample_annotation"][token]
+            ann = t.table("sample_annotation")[token]
             instance = t.get("instance", ann["instance_token"])
             attrs = [t.get("attribute", a)["name"] for a in ann["attribute_tokens"]]
             out.append(Box3D(
@@ -195,12 +196,13 @@ class NuScenesReader:
     def box_velocity(self, annotation_token: str) -> np.ndarray:
         """Centred difference over the track's neighbours, one-sided at ends; NaN past the time gap."""
         t = self.tables
-        ann = t.tables["sample_annotation"][annotation_token]
+        anns = t.table("sample_annotation")
+        ann = anns[annotation_token]
         has_prev, has_next = bool(ann["prev"]), bool(ann["next"])
         if not (has_prev or has_next):
             return np.full(3, np.nan)
-        first = t.tables["sample_annotation"][ann["prev"]] if has_prev else ann
-        last = t.tables["sample_annotation"][ann["next"]] if has_next else ann
+        first = anns[ann["prev"]] if has_prev else ann
+        last = anns[ann["next"]] if has_next else ann
         dt = 1e-6 * (t.sample[last["sample_token"]]["timestamp"] - t.sample[first["sample_token"]]["timestamp"])
         max_gap = VELOCITY_MAX_GAP_S * (2 if has_prev and has_next else 1)
         if dt > max_gap or dt <= 0:

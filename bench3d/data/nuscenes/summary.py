@@ -8,7 +8,7 @@ import numpy as np
 
 from bench3d.data.nuscenes.files import load_lidarseg, load_pcd_bin
 from bench3d.data.nuscenes.reader import NuScenesReader
-from bench3d.data.nuscenes.tables import LIDAR_CHANNEL
+from bench3d.data.nuscenes.tables import LIDAR_CHANNEL, TABLE_NAMES
 from bench3d.labels.nuscenes import EVAL_CLASSES, FINE_TO_EVAL
 
 
@@ -43,7 +43,7 @@ def summarise(reader: NuScenesReader) -> DatasetSummary:
     return DatasetSummary(
         dataroot=str(reader.dataroot),
         version=reader.version,
-        table_sizes={name: len(records) for name, records in t.tables.items()},
+        table_sizes={name: len(t.table(name)) for name in TABLE_NAMES},
         keyframes=len(t.sample),
         points=points,
         points_per_eval_class={name: int(c) for name, c in zip(EVAL_CLASSES, counts)},
