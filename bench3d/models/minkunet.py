@@ -13,6 +13,7 @@ state dict saved with one backend loads with `strict=True` into the other.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
@@ -21,6 +22,7 @@ from torch import nn
 
 from bench3d.errors import ConfigError, UnknownNameError
 from bench3d.models.sparse import (
+    Backend,
     BackendChoice,
     ConvKind,
     SparseBatchNorm,
@@ -56,11 +58,10 @@ class MinkUNetConfig(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> MinkUNetConfig:
         if self.stem_kernel_size % 2 == 0:
-            raise ValueError(f"stem_kernel_size must be odd (a submanifold conv), got {self.stem_kernel_size}")
+            raise ValueError(f"stem_kernel_size must be odd (submanifold conv), got {self.stem_kernel_size}")
         for name in ("encoder_channels", "encoder_blocks", "decoder_channels", "decoder_blocks"):
-            low = 0 if name.endswith("blocks") else 1
-            if min(getattr(self, name)) < low:
-                raise ValueError(f"{name} must be >= {low} everywhere, got {getattr(self, name)}")
+            if min(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1 everywhere, got {getattr(self, name)}")
         return self
 
     @property
@@ -101,21 +102,51 @@ class ConvBNReLU(nn.Module):
         return relu(self.bn(self.conv(x)))
 
 
+@dataclass(frozen=True)
+class LayerFactory:
+    """Builds the layers of one network on one backend, naming spconv site maps per UNet level.
+
+    Level l runs at stride 2**l. Submanifold convs of level l share the map "subm{l}k{k}"; the strided conv
+    from level l to l+1 owns "down{l}", which the transposed conv from l+1 back to l reuses.
+    """
+
+    backend: Backend
+    bn_momentum: float
+
+    def submanifold(self, in_channels: int, out_channels: int, kernel_size: int, level: int) -> nn.Module:
+        key = f"subm{level}k{kernel_size}"
+        return sparse_conv3d(self.backend, in_channels, out_channels, kernel_size, indice_key=key)
+
+    def down(self, channels: int, level: int) -> ConvBNReLU:
+        conv = sparse_conv3d(self.backend, channels, channels, 2, ConvKind.DOWN, indice_key=f"down{level}")
+        return ConvBNReLU(conv, channels, self.bn_momentum)
+
+    def up(self, in_channels: int, out_channels: int, level: int) -> ConvBNReLU:
+        key = f"down{level}"
+        conv = sparse_conv3d(self.backend, in_channels, out_channels, 2, ConvKind.UP, indice_key=key)
+        return ConvBNReLU(conv, out_channels, self.bn_momentum)
+
+    def norm(self, channels: int) -> SparseBatchNorm:
+        return SparseBatchNorm(channels, momentum=self.bn_momentum)
+
+    def blocks(self, in_channels: int, channels: int, count: int, level: int) -> nn.Sequential:
+        widths = [in_channels] + [channels] * (count - 1)
+        return nn.Sequential(*(BasicBlock(self, width, channels, level) for width in widths))
+
+
 class BasicBlock(nn.Module):
     """conv3-BN-ReLU-conv3-BN + shortcut (1x1 conv + BN when the width changes), then ReLU."""
 
-    def __init__(self, backend: str, in_channels: int, channels: int, indice_key: str, bn_momentum: float) -> None:
+    def __init__(self, layers: LayerFactory, in_channels: int, channels: int, level: int) -> None:
         super().__init__()
-        self.conv1 = sparse_conv3d(backend, in_channels, channels, 3, indice_key=indice_key)
-        self.bn1 = SparseBatchNorm(channels, momentum=bn_momentum)
-        self.conv2 = sparse_conv3d(backend, channels, channels, 3, indice_key=indice_key)
-        self.bn2 = SparseBatchNorm(channels, momentum=bn_momentum)
+        self.conv1 = layers.submanifold(in_channels, channels, 3, level)
+        self.bn1 = layers.norm(channels)
+        self.conv2 = layers.submanifold(channels, channels, 3, level)
+        self.bn2 = layers.norm(channels)
         self.shortcut: nn.Module | None = None
         if in_channels != channels:
-            self.shortcut = nn.Sequential(
-                sparse_conv3d(backend, in_channels, channels, 1),
-                SparseBatchNorm(channels, momentum=bn_momentum),
-            )
+            projection = layers.submanifold(in_channels, channels, 1, level)
+            self.shortcut = nn.Sequential(projection, layers.norm(channels))
 
     def forward(self, x: Any) -> Any:
         out = self.bn2(self.conv2(relu(self.bn1(self.conv1(x)))))
@@ -123,33 +154,35 @@ class BasicBlock(nn.Module):
         return out.replace_feature(torch.relu(out.features + residual.features))
 
 
-def _blocks(backend: str, in_channels: int, channels: int, count: int, level: int, momentum: float) -> nn.Sequential:
-    key = f"subm{level}k3"
-    return nn.Sequential(
-        *(BasicBlock(backend, in_channels if i == 0 else channels, channels, key, momentum) for i in range(count))
-    )
-
-
 class EncoderStage(nn.Module):
-    def __init__(self, backend: str, in_channels: int, channels: int, blocks: int, level: int, momentum: float) -> None:
+    """Level l-1 -> l: 2x2x2 stride-2 conv (keeps the width, as in Res16UNet), then BasicBlocks."""
+
+    def __init__(
+        self, layers: LayerFactory, in_channels: int, channels: int, blocks: int, level: int
+    ) -> None:
         super().__init__()
-        # Level l runs at stride 2**l; the strided conv from level l-1 owns the site map "down{l-1}".
-        down = sparse_conv3d(backend, in_channels, in_channels, 2, ConvKind.DOWN, indice_key=f"down{level - 1}")
-        self.down = ConvBNReLU(down, in_channels, momentum)
-        self.blocks = _blocks(backend, in_channels, channels, blocks, level, momentum)
+        self.down = layers.down(in_channels, level - 1)
+        self.blocks = layers.blocks(in_channels, channels, blocks, level)
 
     def forward(self, x: Any) -> Any:
         return self.blocks(self.down(x))
 
 
 class DecoderStage(nn.Module):
+    """Level l+1 -> l: 2x2x2 transposed conv, concat [upsampled, skip of level l], then BasicBlocks."""
+
     def __init__(
-        self, backend: str, in_channels: int, channels: int, skip_channels: int, blocks: int, level: int, momentum: float
+        self,
+        layers: LayerFactory,
+        in_channels: int,
+        channels: int,
+        skip_channels: int,
+        blocks: int,
+        level: int,
     ) -> None:
         super().__init__()
-        up = sparse_conv3d(backend, in_channels, channels, 2, ConvKind.UP, indice_key=f"down{level}")
-        self.up = ConvBNReLU(up, channels, momentum)
-        self.blocks = _blocks(backend, channels + skip_channels, channels, blocks, level, momentum)
+        self.up = layers.up(in_channels, channels, level)
+        self.blocks = layers.blocks(channels + skip_channels, channels, blocks, level)
 
     def forward(self, x: Any, skip: Any) -> Any:
         up = self.up(x)
@@ -166,28 +199,32 @@ class MinkUNet(nn.Module):
         # Layers initialise themselves differently per backend; fork the RNG so that construction draws
         # nothing and `reset_parameters` gives identical weights on both backends for one seed.
         with torch.random.fork_rng(devices=[]):
-            self._build(config)
+            self._build(LayerFactory(self.backend, config.bn_momentum))
         self.reset_parameters()
-        logger.debug("MinkUNet on %s backend: %d parameters", self.backend, sum(p.numel() for p in self.parameters()))
+        num_parameters = sum(p.numel() for p in self.parameters())
+        logger.debug("MinkUNet on the %s backend: %d parameters", self.backend, num_parameters)
 
-    def _build(self, config: MinkUNetConfig) -> None:
-        momentum = config.bn_momentum
-        stem_kernel = config.stem_kernel_size
-        stem = sparse_conv3d(self.backend, config.in_channels, config.stem_channels, stem_kernel,
-                             indice_key=f"subm0k{stem_kernel}")
-        self.stem = ConvBNReLU(stem, config.stem_channels, momentum)
-        encoder_in = (config.stem_channels, *config.encoder_channels[:3])
+    def _build(self, layers: LayerFactory) -> None:
+        c = self.config
+        stem = layers.submanifold(c.in_channels, c.stem_channels, c.stem_kernel_size, level=0)
+        self.stem = ConvBNReLU(stem, c.stem_channels, c.bn_momentum)
+        encoder_in = (c.stem_channels, *c.encoder_channels[:3])
         self.encoder = nn.ModuleList(
-            EncoderStage(self.backend, encoder_in[i], config.encoder_channels[i], config.encoder_blocks[i], i + 1,
-                         momentum)
+            EncoderStage(layers, encoder_in[i], c.encoder_channels[i], c.encoder_blocks[i], level=i + 1)
             for i in range(4)
         )
         # Decoder stage i returns from level 4 - i to level 3 - i and concatenates that level's skip.
-        skips = (*config.encoder_channels[:3][::-1], config.stem_channels)
-        decoder_in = (config.encoder_channels[3], *config.decoder_channels[:3])
+        skip_channels = (c.encoder_channels[2], c.encoder_channels[1], c.encoder_channels[0], c.stem_channels)
+        decoder_in = (c.encoder_channels[3], *c.decoder_channels[:3])
         self.decoder = nn.ModuleList(
-            DecoderStage(self.backend, decoder_in[i], config.decoder_channels[i], skips[i], config.decoder_blocks[i],
-                         3 - i, momentum)
+            DecoderStage(
+                layers,
+                decoder_in[i],
+                c.decoder_channels[i],
+                skip_channels[i],
+                c.decoder_blocks[i],
+                level=3 - i,
+            )
             for i in range(4)
         )
 
@@ -207,9 +244,14 @@ class MinkUNet(nn.Module):
                 module.reset_parameters()
 
     def forward(self, coords: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
-        """coords (N, 4) = (batch, x, y, z) unique integers; features (N, in_channels). Rows keep their order."""
-        if features.shape[1] != self.config.in_channels:
-            raise ValueError(f"expected {self.config.in_channels} input feature channels, got {features.shape[1]}")
+        """coords (N, 4) = (batch, x, y, z) unique integers; features (N, in_channels).
+
+        Output row i belongs to input row i, on both backends.
+        """
+        if features.dim() != 2 or features.shape[1] != self.config.in_channels:
+            raise ValueError(
+                f"expected features (N, {self.config.in_channels}), got shape {tuple(features.shape)}"
+            )
         x = self.stem(sparse_input(self.backend, coords, features))
         skips = [x]
         for stage in self.encoder:

@@ -29,7 +29,8 @@ def resolve_backend(choice: str) -> Backend:
     if choice not in BACKEND_CHOICES:
         raise ConfigError(f"backend: unknown value {choice!r}; use one of {', '.join(BACKEND_CHOICES)}")
     if choice == "auto":
-        resolved: Backend = "spconv" if torch.cuda.is_available() and spconv_backend.is_available() else "torch"
+        use_spconv = torch.cuda.is_available() and spconv_backend.is_available()
+        resolved: Backend = "spconv" if use_spconv else "torch"
         logger.debug("backend auto -> %s", resolved)
         return resolved
     if choice == "spconv" and not spconv_backend.is_available():

@@ -130,7 +130,8 @@ class CoordinateContext:
     def submanifold(self, stride: int, kernel_size: int) -> KernelMap:
         cache_key = (stride, kernel_size)
         if cache_key not in self._submanifold:
-            self._submanifold[cache_key] = submanifold_map(self.coords[stride], self._sorted[stride], kernel_size)
+            kernel_map = submanifold_map(self.coords[stride], self._sorted[stride], kernel_size)
+            self._submanifold[cache_key] = kernel_map
         return self._submanifold[cache_key]
 
     def downsample(self, stride: int, factor: int) -> KernelMap:

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from bench3d.errors import ConfigError
 from bench3d.models.sparse.layout import ConvKind, check_kernel
 
 logger = logging.getLogger(__name__)
@@ -72,16 +73,33 @@ def make_conv(
     return sp.SparseInverseConv3d(in_channels, out_channels, kernel_size, bias=bias, indice_key=indice_key)
 
 
+def check_cpu_threads(features: torch.Tensor) -> None:
+    """Refuse spconv's CPU kernels when torch runs more than one intra-op thread.
+
+    Measured with spconv 2.3.8: with 2 threads, the CPU scatter-add returns different, wrong features
+    on every call (forward outputs and input gradients; weight gradients are unaffected); with 1 thread
+    it matches the torch backend exactly. A benchmark must not silently produce such numbers.
+    """
+    if not features.is_cuda and torch.get_num_threads() > 1:
+        raise ConfigError(
+            f"backend: spconv on CPU gives wrong, run-to-run different results with "
+            f"{torch.get_num_threads()} torch threads; call torch.set_num_threads(1) first, or use "
+            "backend 'torch' (the fast CPU path)"
+        )
+
+
 def make_tensor(coords: torch.Tensor, features: torch.Tensor) -> Any:
     """A `spconv.SparseConvTensor` from (N, 4) = (batch, x, y, z) integer coords and (N, C) features."""
     sp = spconv_module()
+    check_cpu_threads(features)
     if coords.shape[0] == 0:
         raise ValueError("spconv needs at least one active site")
     spatial = coords[:, 1:].to(torch.int64)
     shift = torch.div(spatial.min(dim=0).values, SPATIAL_ALIGNMENT, rounding_mode="floor") * SPATIAL_ALIGNMENT
     spatial = spatial - shift
     extent = spatial.max(dim=0).values + 1
-    shape = (torch.div(extent + SPATIAL_ALIGNMENT - 1, SPATIAL_ALIGNMENT, rounding_mode="floor") * SPATIAL_ALIGNMENT)
+    blocks = torch.div(extent + SPATIAL_ALIGNMENT - 1, SPATIAL_ALIGNMENT, rounding_mode="floor")
+    shape = blocks * SPATIAL_ALIGNMENT
     # spconv reads the raw memory of the index tensor: it must be contiguous int32 (a strided view, as
     # `nonzero().int()` returns, is silently misread).
     indices = torch.cat([coords[:, :1].to(torch.int64), spatial], dim=1).to(torch.int32).contiguous()

@@ -29,7 +29,8 @@ class SparseTensor:
         """A stride-1 tensor from unique integer coords (N, 4) = (batch, x, y, z) and features (N, C)."""
         if features.dim() != 2 or features.shape[0] != coords.shape[0]:
             raise ValueError(
-                f"features must be (N, C) with N = {coords.shape[0]} coordinate rows, got {tuple(features.shape)}"
+                f"features must be (N, C) with N = {coords.shape[0]} coordinate rows, "
+                f"got {tuple(features.shape)}"
             )
         return cls(features, 1, CoordinateContext.from_coords(coords.to(features.device)))
 

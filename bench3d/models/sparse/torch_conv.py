@@ -5,7 +5,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from bench3d.models.sparse.layout import ConvKind, check_kernel, init_kaiming_fan_out, kernel_matrices, weight_shape
+from bench3d.models.sparse.layout import (
+    ConvKind,
+    check_kernel,
+    init_kaiming_fan_out,
+    kernel_matrices,
+    weight_shape,
+)
 from bench3d.models.sparse.tensor import SparseTensor
 from bench3d.models.sparse.torch_ops import sparse_conv
 
@@ -48,6 +54,6 @@ class TorchSparseConv3d(nn.Module):
 
     def extra_repr(self) -> str:
         return (
-            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, kind={self.kind.value}, "
-            f"bias={self.bias is not None}"
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"kind={self.kind.value}, bias={self.bias is not None}"
         )

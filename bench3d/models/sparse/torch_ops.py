@@ -18,7 +18,9 @@ from bench3d.models.sparse.kernel_map import KernelMap
 
 class _SparseConvFunction(torch.autograd.Function):
     @staticmethod
-    def forward(ctx: Any, features: torch.Tensor, weight: torch.Tensor, kernel_map: KernelMap) -> torch.Tensor:
+    def forward(
+        ctx: Any, features: torch.Tensor, weight: torch.Tensor, kernel_map: KernelMap
+    ) -> torch.Tensor:
         ctx.kernel_map = kernel_map
         ctx.save_for_backward(features, weight)
         return _apply(features, weight, kernel_map)
@@ -77,6 +79,7 @@ def sparse_conv(features: torch.Tensor, weight: torch.Tensor, kernel_map: Kernel
         raise ValueError(f"kernel map expects {kernel_map.num_in} input rows, got {features.shape[0]}")
     if weight.shape[0] != kernel_map.num_offsets or weight.shape[1] != features.shape[1]:
         raise ValueError(
-            f"weight {tuple(weight.shape)} does not fit {kernel_map.num_offsets} offsets x {features.shape[1]} channels"
+            f"weight {tuple(weight.shape)} does not fit {kernel_map.num_offsets} offsets x "
+            f"{features.shape[1]} channels"
         )
     return _SparseConvFunction.apply(features.contiguous(), weight.contiguous(), kernel_map)
