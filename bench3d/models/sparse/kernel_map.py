@@ -65,7 +65,12 @@ class KernelMap:
 
     @classmethod
     def from_grouped_pairs(
-        cls, in_rows: torch.Tensor, out_rows: torch.Tensor, counts: torch.Tensor, num_in: int, num_out: int,
+        cls,
+        in_rows: torch.Tensor,
+        out_rows: torch.Tensor,
+        counts: torch.Tensor,
+        num_in: int,
+        num_out: int,
         identity_offset: int | None = None,
     ) -> KernelMap:
         """Build from pairs already grouped by offset, with `counts[k]` pairs for offset k."""
@@ -90,14 +95,16 @@ def submanifold_map(coords: torch.Tensor, index: SortedKeys, kernel_size: int) -
     present = neighbour < num_sites
     out_rows = torch.arange(num_sites, device=coords.device).expand_as(neighbour)[present]
     # Boolean masking walks the (K, N) table row-major, so pairs come out grouped by offset.
+    counts = present.sum(dim=1)
+    centre = offsets.shape[0] // 2  # offset (0, 0, 0): every site is its own neighbour
     return KernelMap.from_grouped_pairs(
-        neighbour[present], out_rows, present.sum(dim=1), num_sites, num_sites,
-        identity_offset=offsets.shape[0] // 2,
+        neighbour[present], out_rows, counts, num_sites, num_sites, identity_offset=centre
     )
 
 
 def downsampling(coords: torch.Tensor, factor: int) -> Downsampling:
-    parent_coords = torch.cat([coords[:, :1], torch.div(coords[:, 1:], factor, rounding_mode="floor")], dim=1)
+    parent_spatial = torch.div(coords[:, 1:], factor, rounding_mode="floor")
+    parent_coords = torch.cat([coords[:, :1], parent_spatial], dim=1)
     coarse_keys, parent = torch.unique(keymod.encode(parent_coords), sorted=True, return_inverse=True)
     inside = coords[:, 1:] - parent_coords[:, 1:] * factor
     position = (inside[:, 0] * factor + inside[:, 1]) * factor + inside[:, 2]  # weight order
