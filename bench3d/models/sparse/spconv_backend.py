@@ -3,6 +3,10 @@
 Mapping: submanifold -> `SubMConv3d`, down -> `SparseConv3d(kernel=stride)`, up ->
 `SparseInverseConv3d` sharing the `indice_key` of the strided conv it undoes, so it returns to the
 exact finer sites in their original row order. Weights are (C_out, k, k, k, C_in) in both backends.
+
+Two facts about spconv 2.3.8 on a CPU-only machine, both handled here: its backward asks for a CUDA
+stream (patched to stream 0), and its CPU scatter-add is wrong with more than one torch thread
+(refused by `check_cpu_threads`). 1x1 convs never reach spconv (see `layout`).
 """
 
 from __future__ import annotations
