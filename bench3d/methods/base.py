@@ -106,7 +106,9 @@ class MethodAdapter(ABC):
         heads = self.build_heads(encoder, ctx).to(ctx.device)
         model = nn.ModuleDict({"encoder": encoder, "heads": heads})
         optimizer = build_optimizer([{"params": list(model.parameters())}], self.config.get("optimizer", "adamw"),
-                                    float(self.config["lr"]), weight_decay=float(self.config.get("weight_decay", 0.0)))
+                                    float(self.config["lr"]), momentum=float(self.config.get("momentum", 0.9)),
+                                    dampening=float(self.config.get("dampening", 0.0)),
+                                    weight_decay=float(self.config.get("weight_decay", 0.0)))
         epochs = int(self.config["epochs"])
         scheduler = build_scheduler(optimizer, self.config.get("schedule", "cosine"), epochs)
         state_path = checkpoint_path.with_name(checkpoint_path.name + ".state")

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 _ADAPTERS: dict[str, type[MethodAdapter]] = {}
 # Adapter modules imported on first use, so `bench3d list` stays fast.
-_BUILTIN_MODULES = ("random_init", "scalr")
+_BUILTIN_MODULES = ("random_init", "scalr", "slidr", "lima.adapter")
 
 
 def register(cls: type[MethodAdapter]) -> type[MethodAdapter]:

@@ -1,0 +1,172 @@
+"""The LiMA adapter: memory-enhanced image-to-LiDAR feature distillation over T frames.
+
+Per anchor frame t: (1) cross-view aggregation turns the teacher features of every camera that sees a
+point into one unified target; (2) long-term feature propagation carries the unified targets of frames
+t-1 .. t-T+1 into frame t with the ego poses and fuses them with the current ones; (3) the memory bank
+holds past frames' unified targets, so history is not re-encoded by the teacher at every step (frames
+are visited in time order within each sequence, several sequences side by side, so the bank hits);
+(4) the cross-sequence memory keeps targets from other sequences as extra negatives of a contrastive
+term. The distillation itself is ScaLR's normalised feature regression on the memory-enhanced targets.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bench3d.harness.seeding import epoch_rng
+from bench3d.methods.base import MethodAdapter, PretrainContext
+from bench3d.methods.contrastive import info_nce
+from bench3d.methods.distill import ImageLidarItem, prepare_image_lidar, teacher_targets
+from bench3d.methods.lima.aggregation import aggregate_views
+from bench3d.methods.lima.memory import CrossSequenceQueue, FifoBank, FrameTargets
+from bench3d.methods.lima.propagation import fuse, propagate, to_current
+from bench3d.methods.registry import register
+from bench3d.models.encoder import LidarEncoder
+
+MAX_FRAMES = 8
+
+
+@register
+class LiMA(MethodAdapter):
+    name = "lima"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        frames = int(self.config.get("frames", 6))
+        if not 1 <= frames <= MAX_FRAMES:
+            from bench3d.errors import ConfigError
+
+            raise ConfigError(f"lima: `frames` must be 1..{MAX_FRAMES}, got {frames}")
+        self.frames = frames
+        self.bank = FifoBank(0)
+        self.queue = CrossSequenceQueue(0, 1)
+
+    # ---- data order: sequences side by side, frames in time order ---------------------------------
+    def batch_order(self, ctx: PretrainContext, epoch: int) -> list[list[str]]:
+        by_scene: dict[str, list[str]] = {}
+        for seq in ctx.reader.sequences():
+            by_scene[seq.name] = [t for t in seq.sample_tokens if t in set(ctx.sample_tokens)]
+        scenes = [s for s in sorted(by_scene) if by_scene[s]]
+        order = [scenes[i] for i in epoch_rng(ctx.seed, epoch).permutation(len(scenes))]
+        streams = max(1, int(self.config.get("batch_size", 1)))
+        pending = deque(list(by_scene[s]) for s in order)
+        active: list[list[str]] = []
+        batches = []
+        while True:
+            active = [q for q in active if q]
+            while len(active) < streams and pending:
+                active.append(pending.popleft())
+            if not active:
+                return batches
+            batches.append([q.pop(0) for q in active])
+
+    def on_epoch_start(self, ctx: PretrainContext, epoch: int) -> None:
+        # Fresh memories each epoch: a run resumed at an epoch boundary sees exactly what it would have.
+        self.bank = FifoBank(self.bank_capacity())
+        cs = self.config.get("cross_sequence", {})
+        self.queue = CrossSequenceQueue(int(cs.get("queue", 4096)) if self.components["cross_sequence_memory"] else 0,
+                                        ctx.teacher.dim)
+
+    def bank_capacity(self) -> int:
+        if not self.components["memory_bank"]:
+            return 0
+        return max(1, int(self.config.get("batch_size", 1))) * self.frames
+
+    # ---- modules and data -----------------------------------------------------------------------
+    def build_heads(self, encoder: LidarEncoder, ctx: PretrainContext) -> nn.Module:
+        return nn.ModuleDict({"projection": nn.Linear(encoder.out_dim, ctx.teacher.dim)})
+
+    def load_item(self, ctx: PretrainContext, token: str) -> ImageLidarItem:
+        items = ctx.cache.setdefault("lima_items", {})
+        if token not in items:
+            items[token] = prepare_image_lidar(ctx, token, self.config.get("max_points"))
+        return items[token]
+
+    def prepare(self, ctx: PretrainContext, sample_token: str) -> dict[str, Any]:
+        past = ctx.reader.neighbours(sample_token, past=self.frames - 1)[:-1][::-1]  # newest first
+        return {"item": self.load_item(ctx, sample_token), "past": past}
+
+    # ---- targets ----------------------------------------------------------------------------------
+    def current_targets(self, ctx: PretrainContext, item: ImageLidarItem) -> tuple[torch.Tensor, torch.Tensor]:
+        """(point indices, targets): unified per point, or one row per point-pixel pair without CVA."""
+        pair_feats = teacher_targets(ctx, item)
+        if not self.components["cross_view_aggregation"]:
+            return item.point_index.to(ctx.device), pair_feats
+        return aggregate_views(pair_feats, item.point_index.to(ctx.device), item.uv.to(ctx.device),
+                               tuple(item.images.shape[1:3]), len(item.points))
+
+    def frame_targets(self, ctx: PretrainContext, item: ImageLidarItem, idx: torch.Tensor,
+                      feats: torch.Tensor) -> FrameTargets:
+        l2g = torch.from_numpy(item.lidar_to_global)
+        xyz = item.points[idx.cpu(), :3].to(torch.float64)
+        return FrameTargets(item.token, item.scene, xyz @ l2g[:3, :3].T + l2g[:3, 3], feats.detach())
+
+    def past_targets(self, ctx: PretrainContext, token: str) -> FrameTargets:
+        entry = self.bank.get(token)
+        if entry is None:  # not in memory: encode the past frame with the teacher (the no-bank cost)
+            item = self.load_item(ctx, token)
+            idx, feats = self.current_targets(ctx, item)
+            entry = self.frame_targets(ctx, item, idx, feats)
+            self.bank.push(entry)
+        return entry
+
+    def enhanced_targets(self, ctx: PretrainContext, item: ImageLidarItem, past: list[str]
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+        idx, own_feats = self.current_targets(ctx, item)
+        self.bank.push(self.frame_targets(ctx, item, idx, own_feats))
+        if not self.components["feature_propagation"] or not past:
+            return idx, own_feats
+        n, dim = len(item.points), own_feats.shape[1]
+        decay = float(self.config.get("decay", 0.8))
+        entries = [self.past_targets(ctx, tok) for tok in past]
+        xyz = torch.cat([e.points_global for e in entries])
+        feats = torch.cat([e.features for e in entries])
+        weight = torch.cat([torch.full((len(e.features),), decay ** (age + 1), dtype=feats.dtype)
+                            for age, e in enumerate(entries)])
+        g2c = torch.from_numpy(np.linalg.inv(item.lidar_to_global))
+        past_feats, past_mask = propagate(item.points[:, :3].to(torch.float64), to_current(xyz, g2c), feats, weight,
+                                          float(self.config.get("match_voxel", 0.4)))
+        if not self.components["cross_view_aggregation"]:
+            # Own pairs stay as they are; history adds targets only where no camera sees the point now.
+            seen = torch.zeros(n, dtype=torch.bool)
+            seen[idx.cpu()] = True
+            extra = past_mask & ~seen
+            return torch.cat([idx, torch.nonzero(extra).squeeze(1)]), torch.cat([own_feats, F.normalize(past_feats[extra], dim=1)])
+        own = torch.zeros(n, dim, dtype=own_feats.dtype)
+        own_mask = torch.zeros(n, dtype=torch.bool)
+        own[idx.cpu()] = own_feats.cpu()
+        own_mask[idx.cpu()] = True
+        target, mask = fuse(own, own_mask, past_feats, past_mask, float(self.config.get("current_weight", 0.5)),
+                            float(self.config.get("min_agreement", 0.3)))
+        keep = torch.nonzero(mask).squeeze(1)
+        return keep, target[keep]
+
+    # ---- loss -------------------------------------------------------------------------------------
+    def loss(self, encoder: LidarEncoder, heads: nn.Module, batch: list[dict[str, Any]], ctx: PretrainContext,
+             rng: torch.Generator) -> dict[str, torch.Tensor]:
+        items = [b["item"] for b in batch]
+        feats = encoder([it.points.to(ctx.device) for it in items])
+        regression, contrast = [], []
+        cs = self.config.get("cross_sequence", {})
+        for sample, item, f in zip(batch, items, feats):
+            idx, target = self.enhanced_targets(ctx, item, sample["past"])
+            if len(idx) == 0:
+                continue
+            student = F.normalize(heads["projection"](f[idx.to(ctx.device)]), dim=1)
+            target = target.to(ctx.device)
+            regression.append(((student - target) ** 2).sum(1).mean())
+            if self.components["cross_sequence_memory"]:
+                pick = torch.randperm(len(idx), generator=rng)[: int(cs.get("anchors", 256))]
+                contrast.append(info_nce(student[pick], target[pick], float(cs.get("temperature", 0.07)),
+                                         self.queue.negatives_for(item.scene).to(ctx.device)))
+                self.queue.push(target, item.scene, int(cs.get("per_frame", 256)), rng)
+        losses = {"regression": torch.stack(regression).mean()}
+        if contrast:
+            losses["cross_sequence"] = float(cs.get("weight", 0.1)) * torch.stack(contrast).mean()
+        return losses

@@ -1,0 +1,86 @@
+"""SLidR: superpixel-driven image-to-LiDAR contrastive distillation (research/methods.md §2.1).
+
+Point features (projection to `projection_dim`, L2-normalised) are averaged over each superpoint — the
+points that project into one SLIC superpixel — and pixel features (a trainable 1x1 projection of the
+frozen teacher, upsampled to the image and L2-normalised) over the same superpixel; InfoNCE with
+temperature 0.07 over the non-empty superpixels of the batch pulls each superpoint to its superpixel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bench3d.methods.base import MethodAdapter, PretrainContext
+from bench3d.methods.contrastive import info_nce, segment_mean
+from bench3d.methods.distill import ImageLidarItem, prepare_image_lidar
+from bench3d.methods.registry import register
+from bench3d.methods.superpixels import slic_superpixels
+from bench3d.models.encoder import LidarEncoder
+
+
+@dataclass
+class SuperpixelItem:
+    frame: ImageLidarItem
+    superpixels: torch.Tensor  # (C, H, W) int64 per-camera SLIC ids
+    num_segments: int  # ids are < num_segments in every camera
+
+
+def pixel_of(uv: torch.Tensor, hw: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Integer (row, col) of continuous pixel coordinates, as SLidR rounds its projections."""
+    col = uv[:, 0].round().long().clamp(0, hw[1] - 1)
+    row = uv[:, 1].round().long().clamp(0, hw[0] - 1)
+    return row, col
+
+
+def superpixel_pairs(item: SuperpixelItem, point_feats: torch.Tensor, pixel_feats: torch.Tensor
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(superpoint means, superpixel means) of the superpixels that hold at least one point.
+
+    point_feats (M, D): features of the item's point-pixel pairs; pixel_feats (C, D, H, W).
+    """
+    cams, dim, h, w = pixel_feats.shape
+    s = item.num_segments
+    seg_pix = (torch.arange(cams, device=pixel_feats.device).view(cams, 1, 1) * s + item.superpixels).reshape(-1)
+    q, _ = segment_mean(pixel_feats.permute(0, 2, 3, 1).reshape(-1, dim), seg_pix, cams * s)
+    fr = item.frame
+    row, col = pixel_of(fr.uv, (h, w))
+    seg_pt = fr.camera_index * s + item.superpixels[fr.camera_index, row, col]
+    k, counts = segment_mean(point_feats, seg_pt, cams * s)
+    keep = counts > 0
+    return k[keep], q[keep]
+
+
+@register
+class SLidR(MethodAdapter):
+    name = "slidr"
+
+    def build_heads(self, encoder: LidarEncoder, ctx: PretrainContext) -> nn.Module:
+        dim = int(self.config.get("projection_dim", 64))
+        return nn.ModuleDict({"point": nn.Linear(encoder.out_dim, dim),
+                              "pixel": nn.Conv2d(ctx.teacher.dim, dim, kernel_size=1)})
+
+    def prepare(self, ctx: PretrainContext, sample_token: str) -> SuperpixelItem:
+        frame = prepare_image_lidar(ctx, sample_token, self.config.get("max_points"))
+        slic_cfg = self.config.get("slic", {})
+        segments = torch.from_numpy(np.stack([slic_superpixels(img.numpy(), **slic_cfg) for img in frame.images]))
+        return SuperpixelItem(frame, segments, int(segments.max()) + 1)
+
+    def loss(self, encoder: LidarEncoder, heads: nn.Module, items: list[SuperpixelItem], ctx: PretrainContext,
+             rng: torch.Generator) -> dict[str, torch.Tensor]:
+        feats = encoder([it.frame.points.to(ctx.device) for it in items])
+        keys, queries = [], []
+        for item, f in zip(items, feats):
+            fr = item.frame
+            maps = ctx.teacher.encode(fr.images.to(ctx.device))
+            pixels = F.normalize(heads["pixel"](maps), dim=1)
+            pixels = F.interpolate(pixels, size=tuple(fr.images.shape[1:3]), mode="bilinear", align_corners=False)
+            points = F.normalize(heads["point"](f[fr.point_index.to(ctx.device)]), dim=1)
+            k, q = superpixel_pairs(item, points, pixels)
+            keys.append(k)
+            queries.append(q)
+        return {"superpixel_nce": info_nce(torch.cat(keys), torch.cat(queries), float(self.config.get("temperature", 0.07)))}
