@@ -86,6 +86,9 @@ class MethodAdapter(ABC):
     def on_epoch_start(self, ctx: PretrainContext, epoch: int) -> None:
         """Reset per-epoch state (memory banks, ...)."""
 
+    def warm_cache(self, ctx: PretrainContext, prepared: Any) -> None:
+        """Load from disk whatever else a step on `prepared` reads, so timed steps measure compute only."""
+
     # ---- fixed work ---------------------------------------------------------------------------------
     def batch_order(self, ctx: PretrainContext, epoch: int) -> list[list[str]]:
         """Shuffled batches of anchor tokens, from (seed, epoch) so a resumed run replays them."""
@@ -100,15 +103,7 @@ class MethodAdapter(ABC):
         if not self.needs_pretraining:
             raise ConfigError(f"method {self.card.name!r} has no pretraining (card field `pretrains: none`)")
         seed_everything(ctx.seed)
-        if self.uses_teacher and ctx.teacher is None:
-            ctx.teacher = build_teacher(self.teacher_checkpoint, **self.config.get("teacher", {})).to(ctx.device)
-        encoder = LidarEncoder(self.encoder_config()).to(ctx.device)
-        heads = self.build_heads(encoder, ctx).to(ctx.device)
-        model = nn.ModuleDict({"encoder": encoder, "heads": heads})
-        optimizer = build_optimizer([{"params": list(model.parameters())}], self.config.get("optimizer", "adamw"),
-                                    float(self.config["lr"]), momentum=float(self.config.get("momentum", 0.9)),
-                                    dampening=float(self.config.get("dampening", 0.0)),
-                                    weight_decay=float(self.config.get("weight_decay", 0.0)))
+        encoder, heads, model, optimizer = self.build_training(ctx)
         epochs = int(self.config["epochs"])
         scheduler = build_scheduler(optimizer, self.config.get("schedule", "cosine"), epochs)
         state_path = checkpoint_path.with_name(checkpoint_path.name + ".state")
@@ -133,6 +128,19 @@ class MethodAdapter(ABC):
         state_path.unlink(missing_ok=True)
         return {"epochs": state.epoch, "loss_history": state.history,
                 "final_loss": sum(state.history[-1].values()) if state.history else float("nan")}
+
+    def build_training(self, ctx: PretrainContext) -> tuple[LidarEncoder, nn.Module, nn.Module, torch.optim.Optimizer]:
+        """Teacher (into ctx), encoder, pretraining heads, their container and the optimiser."""
+        if self.uses_teacher and ctx.teacher is None:
+            ctx.teacher = build_teacher(self.teacher_checkpoint, **self.config.get("teacher", {})).to(ctx.device)
+        encoder = LidarEncoder(self.encoder_config()).to(ctx.device)
+        heads = self.build_heads(encoder, ctx).to(ctx.device)
+        model = nn.ModuleDict({"encoder": encoder, "heads": heads})
+        optimizer = build_optimizer([{"params": list(model.parameters())}], self.config.get("optimizer", "adamw"),
+                                    float(self.config["lr"]), momentum=float(self.config.get("momentum", 0.9)),
+                                    dampening=float(self.config.get("dampening", 0.0)),
+                                    weight_decay=float(self.config.get("weight_decay", 0.0)))
+        return encoder, heads, model, optimizer
 
     def load_encoder(self, checkpoint: Path | None, seed: int = 0) -> LidarEncoder:
         """The downstream backbone: pretrained weights loaded strictly, or a seeded random init."""

@@ -92,6 +92,10 @@ class LiMA(MethodAdapter):
         past = ctx.reader.neighbours(sample_token, past=self.frames - 1)[:-1][::-1]  # newest first
         return {"item": self.load_item(ctx, sample_token), "past": past}
 
+    def warm_cache(self, ctx: PretrainContext, prepared: dict[str, Any]) -> None:
+        for token in prepared["past"]:
+            self.load_item(ctx, token)
+
     # ---- targets ----------------------------------------------------------------------------------
     def current_targets(self, ctx: PretrainContext, item: ImageLidarItem) -> tuple[torch.Tensor, torch.Tensor]:
         """(point indices, targets): unified per point, or one row per point-pixel pair without CVA."""

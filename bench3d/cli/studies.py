@@ -1,0 +1,74 @@
+"""`bench3d efficiency` and `bench3d ablate`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markdown import Markdown
+
+from bench3d.cli._progress import epoch_progress
+
+console = Console()
+
+
+def efficiency(
+    method: str = typer.Option("lima"),
+    frames: str = typer.Option("1,2,4,6,8", help="Comma-separated numbers of frames."),
+    dataset: str = typer.Option("synth"),
+    dataroot: Path = typer.Option(None),
+    preset: str = typer.Option("tiny"),
+    steps: int = typer.Option(10, min=1, help="Timed steps per setting (median reported)."),
+    warmup: int = typer.Option(3, min=0),
+    no_bank_comparison: bool = typer.Option(False, help="Skip the memory-bank-off settings."),
+    results: Path = typer.Option(None),
+    reports: Path = typer.Option(Path("reports")),
+    device: str = typer.Option("cpu"),
+) -> None:
+    """Pretraining step time and peak memory vs number of frames (with and without the memory bank)."""
+    from bench3d.harness.efficiency_runner import run_efficiency
+    from bench3d.harness.runner import Runner
+    from bench3d.reports.efficiency import write_efficiency_report
+    from bench3d.results import ResultsStore
+
+    try:
+        counts = [int(f) for f in frames.split(",")]
+    except ValueError:
+        raise typer.BadParameter(f"{frames!r}: give integers like 1,2,4,6,8", param_hint="--frames") from None
+    runner = Runner(ResultsStore(results), device, dataroot)
+    records = run_efficiency(runner, method, counts, dataset, preset, steps, warmup, not no_bank_comparison)
+    paths, _ = write_efficiency_report(records, reports)
+    console.print(Markdown(paths[1].read_text()))
+    console.print("wrote " + ", ".join(str(p) for p in paths))
+
+
+def ablate(
+    method: str = typer.Option("lima"),
+    protocol: str = typer.Option("linear_probe"),
+    dataset: str = typer.Option("synth"),
+    dataroot: Path = typer.Option(None),
+    preset: str = typer.Option("tiny"),
+    seed: list[int] = typer.Option(None, help="Seeds (default: the protocol card's)."),
+    variant: list[str] = typer.Option(None, help="Only these variants (full, -<component>)."),
+    results: Path = typer.Option(None),
+    reports: Path = typer.Option(Path("reports")),
+    device: str = typer.Option("cpu"),
+) -> None:
+    """Run the protocol with each component switched off in turn; table of deltas vs the full method."""
+    from bench3d.harness.ablation import run_ablation
+    from bench3d.harness.runner import Runner
+    from bench3d.reports.ablation import write_ablation_report
+    from bench3d.results import ResultsStore
+
+    with epoch_progress() as on_epoch:
+        runner = Runner(ResultsStore(results), device, dataroot, on_epoch)
+        records = run_ablation(runner, method, protocol, dataset, preset, seed or None, variant or None)
+    paths, text = write_ablation_report(records, method, protocol, reports)
+    console.print(Markdown(text))
+    console.print("wrote " + ", ".join(str(p) for p in paths))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(efficiency)
+    app.command()(ablate)

@@ -1,0 +1,49 @@
+"""Peak memory of one step: CUDA allocator peaks on a GPU, the process's peak RSS on CPU.
+
+On Linux, writing 5 to /proc/self/clear_refs resets the peak RSS (VmHWM) to the current RSS, so the
+peak read after a step is that step's own peak, not the whole process's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+_CLEAR_REFS = Path("/proc/self/clear_refs")
+_STATUS = Path("/proc/self/status")
+
+
+def _vm_hwm_mb() -> float:
+    for line in _STATUS.read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def can_reset_cpu_peak() -> bool:
+    try:
+        _CLEAR_REFS.write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def reset_peak(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    else:
+        _CLEAR_REFS.write_text("5")
+
+
+def read_peak(device: torch.device) -> dict[str, float]:
+    if device.type == "cuda":
+        return {"peak_allocated_mb": torch.cuda.max_memory_allocated(device) / 2**20,
+                "peak_reserved_mb": torch.cuda.max_memory_reserved(device) / 2**20}
+    return {"peak_rss_mb": _vm_hwm_mb()}
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued GPU work, so a timer measures the step and not its launch."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)

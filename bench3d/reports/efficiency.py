@@ -1,0 +1,83 @@
+"""Efficiency report: step time and peak memory vs frames, beside the published LiMA table."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from bench3d.results import RunRecord  # noqa: E402
+
+
+def efficiency_frame(records: list[RunRecord]) -> pd.DataFrame:
+    rows = []
+    for r in records:
+        m = r.metrics
+        bank = m.get("memory_bank")
+        rows.append({
+            "method": r.method, "frames": m["frames"], "status": m["status"],
+            "memory_bank": "–" if bank is None else ("on" if bank else "off"),
+            "step_time_s": m.get("step_time_median_s"), "p25_s": m.get("step_time_p25_s"), "p75_s": m.get("step_time_p75_s"),
+            "peak_memory_mb": m.get("peak_allocated_mb", m.get("peak_rss_mb")), "device": r.provenance.device,
+            "run_id": r.run_id,
+        })
+    df = pd.DataFrame(rows).sort_values(["method", "memory_bank", "frames"]).reset_index(drop=True)
+    base = df[df.frames == 1].set_index(["method", "memory_bank"])["step_time_s"]
+    df["time_vs_1_frame"] = [
+        row.step_time_s / base.get((row.method, row.memory_bank), float("nan")) if row.status == "ok" else float("nan")
+        for row in df.itertuples()
+    ]
+    return df
+
+
+def published_efficiency() -> pd.DataFrame:
+    with resources.files("bench3d.reference").joinpath("published_efficiency.csv").open() as f:
+        return pd.read_csv(f)
+
+
+def write_efficiency_report(records: list[RunRecord], out_dir: Path) -> tuple[list[Path], pd.DataFrame]:
+    df = efficiency_frame(records)
+    pub = published_efficiency()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    for (method, bank), g in df[df.status == "ok"].groupby(["method", "memory_bank"]):
+        label = f"{method}" + ("" if bank == "–" else f" (bank {bank})")
+        axes[0].errorbar(g.frames, g.step_time_s, yerr=[g.step_time_s - g.p25_s, g.p75_s - g.step_time_s],
+                         marker="o", capsize=3, label=label)
+        axes[1].plot(g.frames, g.peak_memory_mb, marker="o", label=label)
+    for (method, bank), g in df[df.status == "oom"].groupby(["method", "memory_bank"]):
+        axes[1].scatter(g.frames, [axes[1].get_ylim()[1]] * len(g), marker="x", color="red", label=f"{method} OOM")
+    axes[0].set(xlabel="frames", ylabel="median step time (s)", title="measured: time per step")
+    axes[1].set(xlabel="frames", ylabel="peak memory (MB)", title="measured: peak memory per step")
+    ax2 = axes[2].twinx()
+    lima = pub[pub.method == "LiMA"]
+    axes[2].plot(lima.frames, lima.train_hours, "o-", color="tab:blue", label="train hours")
+    ax2.plot(lima.frames, lima.memory_gb, "s--", color="tab:orange", label="GPU memory (GB)")
+    axes[2].set(xlabel="frames", ylabel="pretraining hours", title="published (LiMA paper, ViT-B, GPU)")
+    ax2.set_ylabel("memory (GB)")
+    for ax in axes[:2]:
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    axes[2].legend(loc="upper left", fontsize=8)
+    ax2.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    png, md, csv = out_dir / "efficiency.png", out_dir / "efficiency.md", out_dir / "efficiency.csv"
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
+    cols = ["method", "memory_bank", "frames", "status", "step_time_s", "time_vs_1_frame", "peak_memory_mb", "device"]
+    lines = ["**Pretraining cost per step (measured here)**", "", "| " + " | ".join(cols) + " |",
+             "|" + "---|" * len(cols)]
+    for row in df[cols].itertuples(index=False):
+        lines.append("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row) + " |")
+    lines += ["", "**Published (LiMA paper, ViT-B, GPU; not measured here)**", "",
+              "| method | frames | train hours | memory (GB) |", "|---|---|---|---|"]
+    for row in pub.itertuples(index=False):
+        lines.append(f"| {row.method} | {row.frames} | {row.train_hours} | {row.memory_gb} |")
+    md.write_text("\n".join(lines) + "\n")
+    df.to_csv(csv, index=False)
+    return [png, md, csv], df
