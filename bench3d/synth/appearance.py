@@ -145,10 +145,14 @@ def object_albedo(mat: np.ndarray, colour: np.ndarray, local: np.ndarray, half: 
     return out
 
 
-def shade(albedo: np.ndarray, normal: np.ndarray, sun: np.ndarray, ambient: float = 0.5) -> np.ndarray:
-    """Lambertian shading with ambient light; `sun` is a unit vector in the same frame as the normals."""
-    lam = np.maximum(normal @ sun.astype(np.float32), 0.0)
-    return albedo * (ambient + (1.0 - ambient) * 1.25 * lam)[:, None]
+def shade(albedo: np.ndarray, normal: np.ndarray | None, sun: np.ndarray, ambient: float = 0.5) -> np.ndarray:
+    """Lambertian shading with ambient light; `sun` is a unit vector in the same frame as the normals
+    (normal None = facing straight up). Written out rather than `normal @ sun`: BLAS threads thrash on busy CPUs."""
+    if normal is None:
+        return albedo * np.float32(ambient + (1.0 - ambient) * 1.25 * max(float(sun[2]), 0.0))
+    sx, sy, sz = (np.float32(v) for v in sun)
+    lam = np.maximum(normal[:, 0] * sx + normal[:, 1] * sy + normal[:, 2] * sz, 0.0)
+    return albedo * (np.float32(ambient) + np.float32((1.0 - ambient) * 1.25) * lam)[:, None]
 
 
 def sky(dx: np.ndarray, dy: np.ndarray, dz: np.ndarray) -> np.ndarray:

@@ -37,6 +37,18 @@ class CameraGrid:
     t_ground: np.ndarray  # depth at which each pixel ray meets z = 0 (inf above the horizon)
 
 
+_NOISE_BANK = (PIXEL_NOISE * np.random.default_rng(7).standard_normal(1 << 22)).astype(np.float32)
+
+
+def sensor_noise(size: int, rng: np.random.Generator) -> np.ndarray:
+    """Per-pixel sensor noise: a slice of a fixed Gaussian bank at a seeded random offset (drawing fresh normals
+    for every pixel costs more than shading it)."""
+    if size > _NOISE_BANK.size:
+        return PIXEL_NOISE * rng.standard_normal(size, dtype=np.float32)
+    start = int(rng.integers(0, _NOISE_BANK.size - size + 1))
+    return _NOISE_BANK[start:start + size]
+
+
 @lru_cache(maxsize=16)
 def camera_grid(spec: CameraSpec, height: int, width: int) -> CameraGrid:
     k = spec.intrinsic(height, width)
@@ -119,8 +131,7 @@ def render_camera(prims: Prims, town: Town, origin: np.ndarray, yaw: float, grid
     wx, wy = origin[0] + c * gx - s * gy, origin[1] + s * gx + c * gy
     mat = town.ground_material(wx, wy)
     classes[g] = ap.GROUND_LABEL[mat]
-    col = ap.shade(ap.ground_albedo(mat, wx.astype(np.float32), wy.astype(np.float32)),
-                   np.tile(np.float32([0, 0, 1]), (g.size, 1)), sun)
+    col = ap.shade(ap.ground_albedo(mat, wx.astype(np.float32), wy.astype(np.float32)), None, sun)
     dist = t[g] * np.sqrt(grid.dx[g] ** 2 + grid.dy[g] ** 2 + grid.dz[g] ** 2)
     rgb[g] = ap.fog(col, dist)
     # Solids: albedo and texture in the solid's own frame, shaded in the camera's level frame.
@@ -135,7 +146,7 @@ def render_camera(prims: Prims, town: Town, origin: np.ndarray, yaw: float, grid
         dist = t[o] * np.sqrt(grid.dx[o] ** 2 + grid.dy[o] ** 2 + grid.dz[o] ** 2)
         rgb[o] = ap.fog(ap.shade(alb, normal, sun_local), dist)
         classes[o] = prims.label[pi]
-    rgb += PIXEL_NOISE * rng.standard_normal(rgb.shape, dtype=np.float32)
+    rgb += sensor_noise(rgb.size, rng).reshape(rgb.shape)
     img = (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8).reshape(h, w, 3)
     visible = extent = None
     if n_agents is not None:

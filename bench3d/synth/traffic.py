@@ -132,6 +132,20 @@ def construction_zone(p: Placer, town: Town, rng, road: Road, d: int, a: float) 
     return p.try_add(*items, margin=0.05)
 
 
+def crossing_spots(town: Town, frame, rng) -> list[tuple[Road, int, float]]:
+    """Kerb-side spots on the roads crossing the ego's road near its start (for when the ego's own block is
+    too short for a long vehicle)."""
+    if frame is None:
+        return []
+    road0, _, along0 = frame
+    out = []
+    for x in town.along_axis(1 - road0.axis):
+        if abs(x.coord - along0) < 45:
+            for off in (18.0, 26.0, 34.0, -18.0, -26.0, -34.0):
+                out.append((x, int(rng.choice([-1, 1])), road0.coord + off))
+    return [out[i] for i in rng.permutation(len(out))]
+
+
 def near_ego(p: Placer, town: Town, rng, ego: Ego, t_end: float) -> None:
     """Rarer classes on purpose within a few tens of metres of the ego's start."""
     frames = {}
@@ -145,29 +159,37 @@ def near_ego(p: Placer, town: Town, rng, ego: Ego, t_end: float) -> None:
         keys = [k for k in frames if lo <= k <= hi]
         return [frames[k] for k in rng.permutation(keys)] if keys else []
 
-    def closest_to(ds):  # every spot, nearest to the preferred distance first
-        return [frames[k] for k in sorted(frames, key=lambda k: (abs(k - ds), k))]
+    def closest_to(ds, min_gap=0.0):  # spots at least min_gap from the ego, nearest to ds first
+        keys = [k for k in frames if abs(k) >= min_gap]
+        return [frames[k] for k in sorted(keys, key=lambda k: (abs(k - ds), k))]
 
-    for road, d, a in closest_to(18.0):
+    for road, d, a in closest_to(20.0):
         if construction_zone(p, town, rng, road, d, a) or construction_zone(p, town, rng, road, -d, a):
             break
-    for road, d, a in spots(-32, -12) + spots(30, 55):
-        if clear(town, road, a - 8, a + 8) and p.try_add(park("bus", rng, road, d, a, stopped=True)):
+    bus_spots = closest_to(-20.0, min_gap=14.0) + crossing_spots(town, frames.get(0.0), rng) + closest_to(-8.0)
+    for road, d, a in bus_spots:  # a bus waiting at a stop, behind the ego or on either side
+        side = d if rng.random() < 0.5 else -d
+        if clear(town, road, a - 7, a + 7) and (p.try_add(park("bus", rng, road, side, a, stopped=True))
+                                                or p.try_add(park("bus", rng, road, -side, a, stopped=True))):
             break
-    for road, d, a in spots(-5, 40):  # oncoming truck with trailer, else both parked on the far side
+    placed = False
+    for road, d, a in closest_to(10.0):  # oncoming truck with trailer
         speed = rng.uniform(4, 7.5)
-        start = a + d * rng.uniform(30, 60)
-        truck = route_agent("truck", town, rng, road, -d, 0, start, speed, t_end, lead=25.0, turn_prob=0.3)
+        truck = route_agent("truck", town, rng, road, -d, 0, a + d * rng.uniform(10, 30), speed, t_end, lead=25.0,
+                            turn_prob=0.3)
         trailer = make_agent("trailer", rng, path=truck.path, speed=truck.speed)
         trailer.s0 = truck.s0 - (truck.size[1] / 2 + 0.7 + trailer.size[1] / 2)
-        if p.try_add(truck, trailer):
+        if placed := p.try_add(truck, trailer):
             break
-        truck = park("truck", rng, road, -d, a)
+    for road, d, a in [] if placed else closest_to(25.0, min_gap=15.0):  # else both parked
+        side = -d if rng.random() < 0.5 else d
+        truck = park("truck", rng, road, side, a)
         trailer = make_agent("trailer", rng)
-        trailer.pose = kerb_pose(road, -d, a + d * (truck.size[1] / 2 + 0.7 + trailer.size[1] / 2), trailer.size[0])
+        back = a - side * (truck.size[1] / 2 + 0.7 + trailer.size[1] / 2)
+        trailer.pose = kerb_pose(road, side, back, trailer.size[0])
         if clear(town, road, a - 16, a + 16) and p.try_add(truck, trailer):
             break
-    _cycles_and_people(p, town, rng, spots, t_end)
+    _cycles_and_people(p, town, rng, spots, closest_to, t_end)
     for road, d, a in spots(-35, 60)[:10]:
         side_dir = d if rng.random() < 0.5 else -d
         if clear(town, road, a - 4, a + 4):
@@ -178,15 +200,15 @@ def near_ego(p: Placer, town: Town, rng, ego: Ego, t_end: float) -> None:
         p.try_add(route_agent("car", town, rng, road, -d, int(rng.integers(2)), a, rng.uniform(5, 10), t_end))
 
 
-def _cycles_and_people(p: Placer, town: Town, rng, spots, t_end: float) -> None:
-    for road, d, a in spots(5, 25):  # parked motorcycle on the sidewalk by the kerb
+def _cycles_and_people(p: Placer, town: Town, rng, spots, closest_to, t_end: float) -> None:
+    for road, d, a in closest_to(10.0):  # parked motorcycle on the sidewalk by the kerb
         side = -d if rng.random() < 0.6 else d
         m = make_agent("motorcycle", rng, rider=False)
         m.pose = (*road.point(a, side * (road.half_width + 0.9)), heading(road, d) + np.pi / 2)
         if p.try_add(m, margin=0.1):
             break
-    for road, d, a in spots(20, 60):
-        if p.try_add(route_agent("motorcycle", town, rng, road, -d, 1, a, rng.uniform(6, 10), t_end)):
+    for road, d, a in closest_to(25.0):
+        if p.try_add(route_agent("motorcycle", town, rng, road, -d, 1, a, rng.uniform(5, 9), t_end)):
             break
     for road, d, a in spots(-10, 20):  # a row of parked bicycles
         side = -d if rng.random() < 0.5 else d
