@@ -8,6 +8,14 @@ from dataclasses import asdict, dataclass
 from bench3d.errors import ConfigError
 
 VERSIONS = ("v1.0-mini", "v1.0-trainval")
+
+
+class SynthOptionError(ConfigError):
+    """An invalid generator option; `option` is the SynthConfig field at fault."""
+
+    def __init__(self, option: str, message: str) -> None:
+        self.option = option
+        super().__init__(message)
 MAX_IMAGE_SIDE = 4096
 
 
@@ -27,6 +35,10 @@ class SynthConfig:
     workers: int = 2
 
     def __post_init__(self) -> None:
+        if isinstance(self.image_size, str):  # "112x200" as on the command line
+            object.__setattr__(self, "image_size", parse_image_size(self.image_size))
+        elif isinstance(self.image_size, list):  # e.g. read back from release.json
+            object.__setattr__(self, "image_size", tuple(self.image_size))
         validate(self)
 
     def to_dict(self) -> dict:
@@ -36,19 +48,20 @@ class SynthConfig:
         return d
 
 
-def _int(name: str, value, lo: int, hi: int | None = None) -> None:
+def _int(name: str, value, lo: int, hi: int | None = None, option: str | None = None) -> None:
+    option = option or name
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{name} must be an integer (got {value!r})")
+        raise SynthOptionError(option, f"{name} must be an integer (got {value!r})")
     if value < lo or (hi is not None and value > hi):
         bound = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
-        raise ConfigError(f"{name} must be {bound} (got {value})")
+        raise SynthOptionError(option, f"{name} must be {bound} (got {value})")
 
 
 def validate(cfg: SynthConfig) -> None:
     from bench3d.synth.names import max_scenes  # late import: names imports the devkit
 
     if cfg.version not in VERSIONS:
-        raise ConfigError(f"version must be one of {', '.join(VERSIONS)} (got {cfg.version!r})")
+        raise SynthOptionError("version", f"version must be one of {', '.join(VERSIONS)} (got {cfg.version!r})")
     _int("scenes", cfg.scenes, 1, max_scenes(cfg.version))
     _int("samples_per_scene", cfg.samples_per_scene, 1, 400)
     _int("seed", cfg.seed, 0, 2**32 - 1)
@@ -56,18 +69,18 @@ def validate(cfg: SynthConfig) -> None:
     _int("workers", cfg.workers, 1, 256)
     size = cfg.image_size
     if not (isinstance(size, tuple) and len(size) == 2):
-        raise ConfigError(f"image_size must be a (height, width) tuple (got {size!r})")
+        raise SynthOptionError("image_size", f"image_size must be a (height, width) tuple (got {size!r})")
     for part, value in zip(("height", "width"), size):
-        _int(f"image_size {part}", value, 8, MAX_IMAGE_SIDE)
+        _int(f"image_size {part}", value, 8, MAX_IMAGE_SIDE, option="image_size")
 
 
 def parse_image_size(text: str) -> tuple[int, int]:
     """'112x200' -> (112, 200): height first, as in nuScenes' 900x1600."""
     m = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", str(text))
     if not m:
-        raise ConfigError(f"image-size must look like HEIGHTxWIDTH, e.g. 112x200 or 900x1600 (got {text!r})")
+        raise SynthOptionError("image_size",
+                               f"image-size must look like HEIGHTxWIDTH, e.g. 112x200 or 900x1600 (got {text!r})")
     h, w = int(m.group(1)), int(m.group(2))
     for part, value in (("height", h), ("width", w)):
-        if not 8 <= value <= MAX_IMAGE_SIDE:
-            raise ConfigError(f"image-size {part} must be between 8 and {MAX_IMAGE_SIDE} (got {value})")
+        _int(f"image-size {part}", value, 8, MAX_IMAGE_SIDE, option="image_size")
     return h, w

@@ -15,9 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import bench3d
-from bench3d.errors import ConfigError
 from bench3d.synth import files, tables
-from bench3d.synth.config import SynthConfig
+from bench3d.synth.config import SynthConfig, SynthOptionError
 from bench3d.synth.names import scene_names, splits
 from bench3d.synth.scene import SceneJob, frame_count, run_scene
 
@@ -40,11 +39,13 @@ def _run_in_worker(job: SceneJob) -> dict:
     return run_scene(job, _bump)
 
 
-def _check_target(out: Path, overwrite: bool) -> None:
+def check_target(out: Path, overwrite: bool) -> None:
+    """Refuse to replace anything but an empty folder unless `overwrite`."""
     if out.exists() and not out.is_dir():
-        raise ConfigError(f"out: {out} exists and is not a directory")
+        raise SynthOptionError("out", f"out_dir {out} exists and is not a directory")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise ConfigError(f"out: {out} is not empty; pass overwrite=True (--overwrite) to replace it")
+        raise SynthOptionError(
+            "out", f"out_dir {out} is not empty; pass overwrite=True (CLI: --overwrite) to replace it")
 
 
 def _render(jobs: list[SceneJob], workers: int, total: int, progress: Progress | None) -> list[dict]:
@@ -106,7 +107,7 @@ def generate_release(out_dir: str | os.PathLike, cfg: SynthConfig | None = None,
     """Write a synthetic nuScenes release to `out_dir` and return it (the devkit's `dataroot`)."""
     cfg = cfg or SynthConfig()
     out = Path(out_dir).resolve()
-    _check_target(out, overwrite)
+    check_target(out, overwrite)
     names = scene_names(cfg.version, cfg.scenes)
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
     if tmp.exists():
