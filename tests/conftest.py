@@ -6,16 +6,13 @@ from pathlib import Path
 
 import pytest
 
-# 2 scenes (= the devkit's mini_val) x 3 keyframes with all sweeps, small images: a few seconds on 2 cores.
-TINY_SYNTH = {"scenes": 2, "samples_per_scene": 3, "image_size": (56, 100), "seed": 0}
-
-
 @pytest.fixture(scope="session")
 def tiny_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Dataroot of a tiny synthetic v1.0-mini release (read-only: tests must not modify it)."""
-    from bench3d.synth import SynthConfig, generate_release
+    """Dataroot of the `tiny` synthetic v1.0-mini release: 2 scenes (= mini_val) x 3 keyframes, all sweeps,
+    56 x 100 images. Read-only: tests must not modify it."""
+    from bench3d.synth import generate_release, tiny_config
 
-    return generate_release(tmp_path_factory.mktemp("synth") / "tiny", SynthConfig(**TINY_SYNTH, workers=2))
+    return generate_release(tmp_path_factory.mktemp("synth") / "tiny", tiny_config(workers=2))
 
 
 @pytest.fixture(scope="session")

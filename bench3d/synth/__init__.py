@@ -5,7 +5,7 @@
     NuScenes("v1.0-mini", str(root))
 """
 
-from bench3d.synth.config import SynthConfig, SynthOptionError, parse_image_size
+from bench3d.synth.config import SynthConfig, SynthOptionError, parse_image_size, tiny_config
 from bench3d.synth.generate import generate_release
 
-__all__ = ["SynthConfig", "SynthOptionError", "generate_release", "parse_image_size"]
+__all__ = ["SynthConfig", "SynthOptionError", "generate_release", "parse_image_size", "tiny_config"]

@@ -48,6 +48,12 @@ class SynthConfig:
         return d
 
 
+def tiny_config(**overrides) -> SynthConfig:
+    """The `tiny` preset used by tests and CI: 2 scenes (exactly the devkit's mini_val) x 3 keyframes with all
+    sweeps at 56 x 100 pixels; a few seconds on 2 cores."""
+    return SynthConfig(**{"scenes": 2, "samples_per_scene": 3, "image_size": (56, 100), "seed": 0, **overrides})
+
+
 def _int(name: str, value, lo: int, hi: int | None = None, option: str | None = None) -> None:
     option = option or name
     if isinstance(value, bool) or not isinstance(value, int):
