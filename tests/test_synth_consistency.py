@@ -66,3 +66,30 @@ def test_images_are_textured_not_flat(tiny_nusc, tiny_release: Path):
     m = {c: np.mean(v, axis=0) for c, v in means.items()}
     assert set(m) == {24, 26, 27}
     assert np.linalg.norm(m[24] - m[26]) > 20 and np.linalg.norm(m[26] - m[27]) > 20 and np.linalg.norm(m[24] - m[27]) > 20
+
+
+def test_points_sit_on_the_ground_and_in_their_boxes(tiny_nusc, tiny_release: Path):
+    """In the global frame (devkit transforms), ground returns lie on z = 0 and num_lidar_pts is what the devkit's
+    points_in_box counts."""
+    from nuscenes.utils.geometry_utils import points_in_box
+
+    from bench3d.labels.nuscenes import FINE_INDEX
+
+    ground = [FINE_INDEX[n] for n in ("flat.driveable_surface", "flat.sidewalk", "flat.terrain", "flat.other")]
+    checked = 0
+    for sample in tiny_nusc.sample:
+        sd = tiny_nusc.get("sample_data", sample["data"]["LIDAR_TOP"])
+        points = np.fromfile(tiny_nusc.get_sample_data_path(sd["token"]), dtype=np.float32).reshape(-1, 5)
+        labels = np.fromfile(tiny_release / tiny_nusc.get("lidarseg", sd["token"])["filename"], dtype=np.uint8)
+        pc = points[:, :3].T.astype(np.float64)
+        for rec in (tiny_nusc.get("calibrated_sensor", sd["calibrated_sensor_token"]),
+                    tiny_nusc.get("ego_pose", sd["ego_pose_token"])):
+            pc = Quaternion(rec["rotation"]).rotation_matrix @ pc + np.array(rec["translation"])[:, None]
+        on_ground = np.isin(labels, ground)
+        assert np.abs(pc[2, on_ground]).max() < 0.1
+        for tok in sample["anns"]:
+            box = tiny_nusc.get_box(tok)
+            count = int(points_in_box(box, pc).sum())
+            assert abs(count - tiny_nusc.get("sample_annotation", tok)["num_lidar_pts"]) <= 2
+            checked += 1
+    assert checked > 50

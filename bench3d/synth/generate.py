@@ -59,7 +59,8 @@ def _render(jobs: list[SceneJob], workers: int, total: int, progress: Progress |
                 progress(done, total)
 
         return [run_scene(job, bump) for job in jobs]
-    ctx = mp.get_context("fork")
+    # fork: workers start in milliseconds and inherit imports; spawn where fork does not exist.
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     counter = ctx.Value("q", 0)
     with ctx.Pool(min(workers, len(jobs)), initializer=_init_worker, initargs=(counter,)) as pool:
         pending = [pool.apply_async(_run_in_worker, (job,)) for job in jobs]
@@ -132,4 +133,13 @@ def generate_release(out_dir: str | os.PathLike, cfg: SynthConfig | None = None,
     elapsed = time.perf_counter() - started
     log.info("wrote %s (%d scenes x %d samples, %d sensor frames) in %.1f s", out, cfg.scenes, cfg.samples_per_scene,
              total, elapsed)
+    _log_throughput(results, elapsed)
     return out
+
+
+def _log_throughput(results: list[dict], elapsed: float) -> None:
+    """Per-sensor rendering rates (render + encode + write, per worker process) and the overall rate."""
+    t = {k: sum(r["timing"][k] for r in results) for k in ("lidar_frames", "lidar_s", "images", "camera_s")}
+    log.info("LiDAR: %d sweeps, %.1f sweeps/s per worker; cameras: %d images, %.1f images/s per worker; "
+             "overall %.1f sensor frames/s", t["lidar_frames"], t["lidar_frames"] / max(t["lidar_s"], 1e-9),
+             t["images"], t["images"] / max(t["camera_s"], 1e-9), (t["lidar_frames"] + t["images"]) / elapsed)

@@ -4,6 +4,7 @@ disk and the scene's table records are returned to the parent, which only concat
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -119,6 +120,7 @@ def run_scene(job: SceneJob, progress: Callable[[int], None] | None = None) -> d
     spec = lidar_spec(cfg)
     grid = lidar_grid(spec)
     records = []
+    clock = time.perf_counter()
     for f in lidar:
         t = f.t(start)
         origin, heading = sensor_pose(world, t, spec.translation, spec.yaw)
@@ -141,6 +143,7 @@ def run_scene(job: SceneJob, progress: Callable[[int], None] | None = None) -> d
         if progress:
             progress(1)
     sample_data.extend(link(records))
+    lidar_s, clock = time.perf_counter() - clock, time.perf_counter()
 
     h, w = cfg.image_size
     for ci, cam in enumerate(rig.CAMERAS):
@@ -167,6 +170,7 @@ def run_scene(job: SceneJob, progress: Callable[[int], None] | None = None) -> d
                 progress(1)
         sample_data.extend(link(records))
 
+    camera_s = time.perf_counter() - clock
     instances, annotations = annotation_tables(seed, scene, world.agents, keyframes)
     kept = {a["instance_token"] for a in annotations}
     agents_meta = {}
@@ -191,4 +195,6 @@ def run_scene(job: SceneJob, progress: Callable[[int], None] | None = None) -> d
         },
         "map": {"token": map_token, "location": location, "log_token": log_token},
         "agents": agents_meta,
+        "timing": {"lidar_frames": len(lidar), "lidar_s": lidar_s, "images": len(rig.CAMERAS) * len(cams["CAM_FRONT"]),
+                   "camera_s": camera_s},
     }
