@@ -113,9 +113,9 @@ def render_lidar(prims: Prims, town: Town, origin: np.ndarray, yaw: float, grid:
     # Incidence: |cos| between the ray and the surface normal.
     cos_inc = np.abs(dz).astype(np.float32)
     if on_solid.any():
-        sl = solid[on_solid]
-        _, normal = rc.surface(lp, sl, r[on_solid] * dx[on_solid], r[on_solid] * dy[on_solid], r[on_solid] * dz[on_solid])
-        cos_inc[on_solid] = np.abs(normal[:, 0] * dx[on_solid] + normal[:, 1] * dy[on_solid] + normal[:, 2] * dz[on_solid])
+        ox, oy, oz, ro = dx[on_solid], dy[on_solid], dz[on_solid], r[on_solid]
+        _, normal = rc.surface(lp, solid[on_solid], ro * ox, ro * oy, ro * oz)
+        cos_inc[on_solid] = np.abs(normal[:, 0] * ox + normal[:, 1] * oy + normal[:, 2] * oz)
     intensity = ap.REFLECTIVITY[material] * (0.3 + 0.7 * cos_inc) * (1 + 0.1 * rng.standard_normal(ray.shape[0]))
     intensity = np.clip(np.round(intensity), 0, 255)
     r = r + RANGE_NOISE * rng.standard_normal(ray.shape[0]).astype(np.float32)

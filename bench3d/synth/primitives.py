@@ -84,7 +84,8 @@ class PrimBuilder:
         self.add(BOX, centre, half, yaw, label, material, colour, instance)
 
     def cylinder(self, x, y, z0, z1, radius, label, material, colour, instance: int = STATIC) -> None:
-        self.add(CYLINDER, (x, y, (z0 + z1) / 2), (radius, radius, (z1 - z0) / 2), 0.0, label, material, colour, instance)
+        centre, half = (x, y, (z0 + z1) / 2), (radius, radius, (z1 - z0) / 2)
+        self.add(CYLINDER, centre, half, 0.0, label, material, colour, instance)
 
     def spheroid(self, centre, radius, vradius, label, material, colour, instance: int = STATIC) -> None:
         self.add(ELLIPSOID, centre, (radius, radius, vradius), 0.0, label, material, colour, instance)

@@ -32,7 +32,8 @@ def tree(b: PrimBuilder, rng: np.random.Generator, x: float, y: float, scale: fl
     rz = r * rng.uniform(0.9, 1.35)
     b.cylinder(x, y, 0.0, trunk_h + 0.3 * rz, rng.uniform(0.14, 0.26) * scale, VEGETATION, ap.TRUNK,
                _jitter(rng, ap.BASE_ALBEDO[ap.TRUNK]))
-    b.spheroid((x, y, trunk_h + 0.75 * rz), r, rz, VEGETATION, ap.FOLIAGE, _jitter(rng, ap.BASE_ALBEDO[ap.FOLIAGE], 0.2))
+    crown = _jitter(rng, ap.BASE_ALBEDO[ap.FOLIAGE], 0.2)
+    b.spheroid((x, y, trunk_h + 0.75 * rz), r, rz, VEGETATION, ap.FOLIAGE, crown)
 
 
 def hedge(b: PrimBuilder, rng: np.random.Generator, x: float, y: float, length: float, yaw: float) -> None:
@@ -121,7 +122,8 @@ def park_block(b, canvas, rng, x0, x1, y0, y1) -> None:
     canvas.rect(cx - 1.0, cx + 1.0, y0, y1, ap.SOIL)
     for _ in range(rng.integers(1, 4)):
         px, py = rng.uniform(x0, x1), rng.uniform(y0, y1)
-        canvas.rect(px - rng.uniform(2, 6), px + rng.uniform(2, 6), py - rng.uniform(2, 6), py + rng.uniform(2, 6), ap.SOIL)
+        rx, ry = rng.uniform(2, 6, 2), rng.uniform(2, 6, 2)
+        canvas.rect(px - rx[0], px + rx[1], py - ry[0], py + ry[1], ap.SOIL)
     placed: list[tuple[float, float]] = []
     for _ in range(int((x1 - x0) * (y1 - y0) / 90)):
         px, py = rng.uniform(x0 + 2, x1 - 2), rng.uniform(y0 + 2, y1 - 2)

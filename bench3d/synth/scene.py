@@ -26,6 +26,7 @@ from bench3d.synth.town import LOCATIONS
 from bench3d.synth.world import World, build_world
 
 log = logging.getLogger(__name__)
+Bump = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,9 @@ def lidar_spec(cfg: SynthConfig) -> rig.LidarSpec:
 
 def frame_count(cfg: SynthConfig) -> int:
     """LiDAR sweeps + images one scene writes (for progress bars)."""
-    n = len(lidar_frames(cfg.samples_per_scene, cfg.lidar_sweeps, 0))
-    return n + len(rig.CAMERAS) * len(camera_frames(rig.CAMERA_CHANNELS[0], cfg.samples_per_scene, cfg.camera_sweeps, 0))
+    k = cfg.samples_per_scene
+    cams = len(camera_frames(rig.CAMERA_CHANNELS[0], k, cfg.camera_sweeps, 0))
+    return len(lidar_frames(k, cfg.lidar_sweeps, 0)) + len(rig.CAMERAS) * cams
 
 
 def sensor_pose(world: World, t: float, translation, yaw_offset: float) -> tuple[np.ndarray, float]:
@@ -82,119 +84,144 @@ def write_maps(root: Path, world: World, map_token: str) -> None:
     files.write_png(root, f"{files.SIDECAR_DIR}/maps/{map_token}.png", ap.GROUND_LABEL[mat], compress_level=6)
 
 
-def _sample_data(seed, scene, f: FrameSpec, sample_tokens, cs_token, filename, size=(0, 0)) -> dict:
-    sd = token(seed, "sample_data", scene, f.channel, f.index)
-    return {"token": sd, "sample_token": sample_tokens[f.sample], "ego_pose_token": sd,
-            "calibrated_sensor_token": cs_token, "timestamp": f.timestamp, "fileformat": filename.rsplit(".", 1)[-1]
-            if f.channel.startswith("CAM") else "pcd", "is_key_frame": f.key, "height": size[0], "width": size[1],
-            "filename": filename}
+class SceneRenderer:
+    """Renders and writes the frames of one scene and collects its table records."""
 
+    def __init__(self, job: SceneJob) -> None:
+        cfg = self.cfg = job.cfg
+        self.job, self.seed, self.scene, self.root = job, cfg.seed, job.index, Path(job.root)
+        self.start = scene_start_us(self.seed, self.scene)
+        self.location = self.scene % len(LOCATIONS)
+        self.lidar = lidar_frames(cfg.samples_per_scene, cfg.lidar_sweeps, self.start)
+        self.cams = {ch: camera_frames(ch, cfg.samples_per_scene, cfg.camera_sweeps, self.start)
+                     for ch in rig.CAMERA_CHANNELS}
+        times = [f.t(self.start) for f in self.lidar] + [f.t(self.start) for fs in self.cams.values() for f in fs]
+        self.world = build_world(self.seed, self.scene, self.location, min(times) - 0.1, max(times) + 0.1)
+        self.logfile = logfile_name(self.location, self.start)
+        self.scene_token = token(self.seed, "scene", self.scene)
+        self.samples = link([{"token": token(self.seed, "sample", self.scene, m), "timestamp": f.timestamp,
+                              "scene_token": self.scene_token} for m, f in enumerate(x for x in self.lidar if x.key)])
+        n = len(self.world.agents)
+        self.keyframes = [KeyframeObs(s["token"], *self.world.agents.poses(m * 0.5), np.zeros(n, int),
+                                      np.zeros(n, int), np.zeros(n, int)) for m, s in enumerate(self.samples)]
+        self.sample_data: list[dict] = []
+        self.ego_poses: list[dict] = []
+        self.lidarseg: list[dict] = []
 
-def run_scene(job: SceneJob, progress: Callable[[int], None] | None = None) -> dict:
-    cfg, scene, root = job.cfg, job.index, Path(job.root)
-    seed, n_samples = cfg.seed, cfg.samples_per_scene
-    start = scene_start_us(seed, scene)
-    location = scene % len(LOCATIONS)
-    lidar = lidar_frames(n_samples, cfg.lidar_sweeps, start)
-    cams = {ch: camera_frames(ch, n_samples, cfg.camera_sweeps, start) for ch in rig.CAMERA_CHANNELS}
-    times = [f.t(start) for f in lidar] + [f.t(start) for fs in cams.values() for f in fs]
-    world = build_world(seed, scene, location, min(times) - 0.1, max(times) + 0.1)
-    logfile = logfile_name(location, start)
-    log_token, scene_token, map_token = token(seed, "log", scene), token(seed, "scene", scene), token(seed, "map", location)
-    if scene == location:  # the first scene recorded at a location writes its map
-        write_maps(root, world, map_token)
-    samples = link([{"token": token(seed, "sample", scene, m), "timestamp": f.timestamp, "scene_token": scene_token}
-                    for m, f in enumerate(x for x in lidar if x.key)])
-    sample_tokens = [s["token"] for s in samples]
-    cs = {ch: token(seed, "calibrated_sensor", scene, ch) for ch in rig.ALL_CHANNELS}
-    sample_data, ego_poses, lidarseg = [], [], []
-    n = len(world.agents)
-    keyframes = [KeyframeObs(sample_tokens[m], *world.agents.poses(m * 0.5), np.zeros(n, int), np.zeros(n, int),
-                             np.zeros(n, int)) for m in range(n_samples)]
+    def _record(self, f: FrameSpec, size: tuple[int, int] = (0, 0)) -> dict:
+        """sample_data record of a frame, plus its ego pose (same token, as in nuScenes)."""
+        sd = token(self.seed, "sample_data", self.scene, f.channel, f.index)
+        filename = files.data_filename(f.key, f.channel, self.logfile, f.timestamp)
+        x, y, yaw = self.world.ego_pose(f.t(self.start))
+        self.ego_poses.append({"token": sd, "timestamp": f.timestamp, "translation": rounded([x, y, 0.0]),
+                               "rotation": rounded(yaw_to_quaternion(yaw), 8)})
+        return {"token": sd, "sample_token": self.samples[f.sample]["token"], "ego_pose_token": sd,
+                "calibrated_sensor_token": token(self.seed, "calibrated_sensor", self.scene, f.channel),
+                "timestamp": f.timestamp, "fileformat": "jpg" if f.channel.startswith("CAM") else "pcd",
+                "is_key_frame": f.key, "height": size[0], "width": size[1], "filename": filename}
 
-    def ego_pose(sd_token: str, f: FrameSpec) -> None:
-        x, y, yaw = world.ego_pose(f.t(start))
-        ego_poses.append({"token": sd_token, "timestamp": f.timestamp, "translation": rounded([x, y, 0.0]),
-                          "rotation": rounded(yaw_to_quaternion(yaw), 8)})
-
-    spec = lidar_spec(cfg)
-    grid = lidar_grid(spec)
-    records = []
-    clock = time.perf_counter()
-    for f in lidar:
-        t = f.t(start)
-        origin, heading = sensor_pose(world, t, spec.translation, spec.yaw)
-        sweep = render_lidar(Prims.concat([world.prims(t), world.ego_box(t)]), world.town, origin, heading, grid,
-                             np.random.default_rng([seed, scene, 0, f.index + 1000]))
-        rec = _sample_data(seed, scene, f, sample_tokens, cs[f.channel], files.data_filename(f.key, f.channel, logfile, f.timestamp))
-        files.write_points(root, rec["filename"], sweep.points)
-        if f.key:
-            seg = files.lidarseg_filename(cfg.version, rec["token"])
-            files.write_labels(root, seg, sweep.labels)
-            lidarseg.append({"token": rec["token"], "sample_data_token": rec["token"], "filename": seg})
-            kf = keyframes[f.sample]
-            c, s = np.cos(heading), np.sin(heading)
-            p = sweep.points
-            px, py = origin[0] + c * p[:, 0] - s * p[:, 1], origin[1] + s * p[:, 0] + c * p[:, 1]
-            near = np.flatnonzero(np.hypot(kf.x - origin[0], kf.y - origin[1]) < spec.max_range + 15)
-            kf.num_lidar_pts = points_in_boxes(px, py, p[:, 2] + origin[2], kf.x, kf.y, kf.yaw, world.agents.size, near)
-        records.append(rec)
-        ego_pose(rec["token"], f)
-        if progress:
-            progress(1)
-    sample_data.extend(link(records))
-    lidar_s, clock = time.perf_counter() - clock, time.perf_counter()
-
-    h, w = cfg.image_size
-    for ci, cam in enumerate(rig.CAMERAS):
-        cgrid = camera_grid(cam, h, w)
+    def render_lidar(self, bump: Bump | None) -> None:
+        spec = lidar_spec(self.cfg)
+        grid = lidar_grid(spec)
         records = []
-        for f in cams[cam.channel]:
-            t = f.t(start)
-            origin, heading = sensor_pose(world, t, cam.translation, cam.yaw)
-            img = render_camera(world.prims(t), world.town, origin, heading, cgrid, world.sun,
-                                np.random.default_rng([seed, scene, 1 + ci, f.index + 1000]), n if f.key else None)
-            rec = _sample_data(seed, scene, f, sample_tokens, cs[f.channel],
-                               files.data_filename(f.key, f.channel, logfile, f.timestamp), (h, w))
-            files.write_jpeg(root, rec["filename"], img.rgb)
-            if cfg.pixel_sidecars:
-                files.write_png(root, files.sidecar_filename("pixel_classes", f.channel, rec["filename"]), img.classes)
-                files.write_png(root, files.sidecar_filename("depth", f.channel, rec["filename"]),
-                                files.depth_to_png(img.depth))
+        for f in self.lidar:
+            t = f.t(self.start)
+            origin, heading = sensor_pose(self.world, t, spec.translation, spec.yaw)
+            prims = Prims.concat([self.world.prims(t), self.world.ego_box(t)])
+            rng = np.random.default_rng([self.seed, self.scene, 0, f.index + 1000])
+            sweep = render_lidar(prims, self.world.town, origin, heading, grid, rng)
+            rec = self._record(f)
+            files.write_points(self.root, rec["filename"], sweep.points)
             if f.key:
-                keyframes[f.sample].visible += img.visible
-                keyframes[f.sample].extent += img.extent
+                seg = files.lidarseg_filename(self.cfg.version, rec["token"])
+                files.write_labels(self.root, seg, sweep.labels)
+                self.lidarseg.append({"token": rec["token"], "sample_data_token": rec["token"], "filename": seg})
+                self._count_box_points(self.keyframes[f.sample], sweep.points, origin, heading, spec.max_range)
             records.append(rec)
-            ego_pose(rec["token"], f)
-            if progress:
-                progress(1)
-        sample_data.extend(link(records))
+            if bump:
+                bump(1)
+        self.sample_data.extend(link(records))
 
+    def _count_box_points(self, kf: KeyframeObs, p: np.ndarray, origin: np.ndarray, heading: float, reach: float):
+        c, s = np.cos(heading), np.sin(heading)
+        px, py = origin[0] + c * p[:, 0] - s * p[:, 1], origin[1] + s * p[:, 0] + c * p[:, 1]
+        near = np.flatnonzero(np.hypot(kf.x - origin[0], kf.y - origin[1]) < reach + 15)
+        kf.num_lidar_pts = points_in_boxes(px, py, p[:, 2] + origin[2], kf.x, kf.y, kf.yaw, self.world.agents.size,
+                                           near)
+
+    def render_cameras(self, bump: Bump | None) -> None:
+        h, w = self.cfg.image_size
+        n = len(self.world.agents)
+        for ci, cam in enumerate(rig.CAMERAS):
+            grid = camera_grid(cam, h, w)
+            records = []
+            for f in self.cams[cam.channel]:
+                t = f.t(self.start)
+                origin, heading = sensor_pose(self.world, t, cam.translation, cam.yaw)
+                rng = np.random.default_rng([self.seed, self.scene, 1 + ci, f.index + 1000])
+                img = render_camera(self.world.prims(t), self.world.town, origin, heading, grid, self.world.sun, rng,
+                                    n if f.key else None)
+                rec = self._record(f, (h, w))
+                files.write_jpeg(self.root, rec["filename"], img.rgb)
+                if self.cfg.pixel_sidecars:
+                    classes = files.sidecar_filename("pixel_classes", f.channel, rec["filename"])
+                    files.write_png(self.root, classes, img.classes)
+                    depth = files.sidecar_filename("depth", f.channel, rec["filename"])
+                    files.write_png(self.root, depth, files.depth_to_png(img.depth))
+                if f.key:
+                    self.keyframes[f.sample].visible += img.visible
+                    self.keyframes[f.sample].extent += img.extent
+                records.append(rec)
+                if bump:
+                    bump(1)
+            self.sample_data.extend(link(records))
+
+    def agents_meta(self, kept: set[str]) -> dict:
+        """Ground truth the tables cannot hold (true speed, whether the path is straight), per instance token."""
+        out = {}
+        for i, a in enumerate(self.world.agents.agents):
+            tok = token(self.seed, "instance", self.scene, i)
+            if tok in kept:
+                out[tok] = {"category": a.category, "attribute": a.attribute, "speed": round(float(a.speed), 6),
+                            "straight_path": bool(a.path is not None and not a.path.turns),
+                            "moving": bool(a.path is not None and a.speed > 0.2)}
+        return out
+
+    def tables(self) -> dict[str, list[dict]]:
+        instances, annotations = annotation_tables(self.seed, self.scene, self.world.agents, self.keyframes)
+        log_token, location = token(self.seed, "log", self.scene), LOCATIONS[self.location]
+        return {
+            "log": [{"token": log_token, "logfile": self.logfile, "vehicle": f"n{self.location:03d}",
+                     "date_captured": date_of(self.start), "location": location}],
+            "scene": [{"token": self.scene_token, "log_token": log_token, "nbr_samples": len(self.samples),
+                       "first_sample_token": self.samples[0]["token"], "last_sample_token": self.samples[-1]["token"],
+                       "name": self.job.name,
+                       "description": f"Synthetic drive in {location}, ego {self.world.ego.speed:.1f} m/s."}],
+            "sample": self.samples, "sample_data": self.sample_data, "ego_pose": self.ego_poses,
+            "calibrated_sensor": calibrated_sensors(self.seed, self.scene, self.cfg),
+            "instance": instances, "sample_annotation": annotations, "lidarseg": self.lidarseg,
+        }
+
+
+def run_scene(job: SceneJob, progress: Bump | None = None) -> dict:
+    """Render and write one scene; returns its table records and sidecar metadata."""
+    r = SceneRenderer(job)
+    map_token = token(r.seed, "map", r.location)
+    if r.scene == r.location:  # the first scene recorded at a location writes its map
+        write_maps(r.root, r.world, map_token)
+    clock = time.perf_counter()
+    r.render_lidar(progress)
+    lidar_s, clock = time.perf_counter() - clock, time.perf_counter()
+    r.render_cameras(progress)
     camera_s = time.perf_counter() - clock
-    instances, annotations = annotation_tables(seed, scene, world.agents, keyframes)
-    kept = {a["instance_token"] for a in annotations}
-    agents_meta = {}
-    for i, a in enumerate(world.agents.agents):
-        tok = token(seed, "instance", scene, i)
-        if tok in kept:
-            agents_meta[tok] = {"category": a.category, "attribute": a.attribute, "speed": round(float(a.speed), 6),
-                                "straight_path": bool(a.path is not None and not a.path.turns),
-                                "moving": bool(a.path is not None and a.speed > 0.2)}
-    log.debug("scene %s: %d sample_data, %d annotations", job.name, len(sample_data), len(annotations))
+    tables = r.tables()
+    log.debug("scene %s: %d sample_data, %d annotations", job.name, len(r.sample_data),
+              len(tables["sample_annotation"]))
     return {
-        "index": scene,
-        "tables": {
-            "log": [{"token": log_token, "logfile": logfile, "vehicle": f"n{location:03d}", "date_captured": date_of(start),
-                     "location": LOCATIONS[location]}],
-            "scene": [{"token": scene_token, "log_token": log_token, "nbr_samples": n_samples,
-                       "first_sample_token": sample_tokens[0], "last_sample_token": sample_tokens[-1], "name": job.name,
-                       "description": f"Synthetic drive in {LOCATIONS[location]}, ego {world.ego.speed:.1f} m/s."}],
-            "sample": samples, "sample_data": sample_data, "ego_pose": ego_poses,
-            "calibrated_sensor": calibrated_sensors(seed, scene, cfg),
-            "instance": instances, "sample_annotation": annotations, "lidarseg": lidarseg,
-        },
-        "map": {"token": map_token, "location": location, "log_token": log_token},
-        "agents": agents_meta,
-        "timing": {"lidar_frames": len(lidar), "lidar_s": lidar_s, "images": len(rig.CAMERAS) * len(cams["CAM_FRONT"]),
-                   "camera_s": camera_s},
+        "index": r.scene,
+        "tables": tables,
+        "map": {"token": map_token, "location": r.location, "log_token": tables["log"][0]["token"]},
+        "agents": r.agents_meta({a["instance_token"] for a in tables["sample_annotation"]}),
+        "timing": {"lidar_frames": len(r.lidar), "lidar_s": lidar_s,
+                   "images": sum(len(v) for v in r.cams.values()), "camera_s": camera_s},
     }

@@ -14,7 +14,9 @@ import numpy as np
 from bench3d.synth import appearance as ap
 from bench3d.synth.primitives import Prims
 
-LOCATIONS: tuple[str, ...] = ("singapore-onenorth", "boston-seaport", "singapore-queenstown", "singapore-hollandvillage")
+LOCATIONS: tuple[str, ...] = (
+    "singapore-onenorth", "boston-seaport", "singapore-queenstown", "singapore-hollandvillage",
+)
 RESOLUTION = 0.1  # metres per raster cell, the devkit's native map resolution
 
 
