@@ -1,1 +1,23 @@
 """Shared fixtures: tiny synthetic nuScenes releases made by the suite itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+@pytest.fixture(scope="session")
+def tiny_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Dataroot of the `tiny` synthetic v1.0-mini release: 2 scenes (= mini_val) x 3 keyframes, all sweeps,
+    56 x 100 images. Read-only: tests must not modify it."""
+    from bench3d.synth import generate_release, tiny_config
+
+    return generate_release(tmp_path_factory.mktemp("synth") / "tiny", tiny_config(workers=2))
+
+
+@pytest.fixture(scope="session")
+def tiny_nusc(tiny_release: Path):
+    """The official devkit's view of the tiny release."""
+    from nuscenes import NuScenes
+
+    return NuScenes("v1.0-mini", str(tiny_release), verbose=False)
