@@ -21,3 +21,13 @@ def tiny_nusc(tiny_release: Path):
     from nuscenes import NuScenes
 
     return NuScenes("v1.0-mini", str(tiny_release), verbose=False)
+
+
+@pytest.fixture(scope="session")
+def harness_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A release with train and val scenes for the harness: mini_val (scene-0103, scene-0916) and two mini_train
+    scenes (scene-0061, scene-0553), 4 keyframes each, 56 x 100 images. Read-only."""
+    from bench3d.synth import SynthConfig, generate_release
+
+    config = SynthConfig(scenes=4, samples_per_scene=4, image_size=(56, 100), seed=0, workers=2)
+    return generate_release(tmp_path_factory.mktemp("synth") / "harness", config)
