@@ -33,7 +33,7 @@ def point_pixel_pairs(frame: Frame, min_dist: float = 1.0) -> PointPixelPairs:
     xyz1 = np.empty((frame.num_points, 4), dtype=np.float64)
     xyz1[:, :3] = frame.points[:, :3]
     xyz1[:, 3] = 1.0
-    img = np.einsum("cik,nk->cni", proj, xyz1)  # (C, N, 3): u*d, v*d, d
+    img = np.matmul(xyz1, proj.transpose(0, 2, 1))  # (C, N, 3): u*d, v*d, d (BLAS, not einsum)
     depth = img[..., 2]
     sizes = np.array([cam.image.shape[:2] for cam in cams], dtype=np.float64)  # (C, 2) H, W
     with np.errstate(divide="ignore", invalid="ignore"):
