@@ -11,21 +11,11 @@ import torch
 import torch.nn.functional as F
 
 
-def lovasz_grad(gt_sorted: torch.Tensor) -> torch.Tensor:
-    """Gradient of the Lovász extension w.r.t. sorted errors (gt_sorted: float 0/1, errors descending)."""
-    total = gt_sorted.sum()
-    intersection = total - gt_sorted.cumsum(0)
-    union = total + (1.0 - gt_sorted).cumsum(0)
-    jaccard = 1.0 - intersection / union
-    if gt_sorted.numel() > 1:
-        jaccard[1:] = jaccard[1:] - jaccard[:-1].clone()
-    return jaccard
-
-
 def lovasz_softmax(logits: torch.Tensor, labels: torch.Tensor, ignore_index: int | None = None) -> torch.Tensor:
     """Mean over classes present in `labels` of the Lovász hinge on softmax probabilities.
 
-    logits (N, C), labels (N,) int64. Points labelled `ignore_index` are dropped.
+    logits (N, C), labels (N,) int64. Points labelled `ignore_index` are dropped. All classes are
+    handled at once: one column-wise sort of the (N, C) error matrix instead of C sorts.
     """
     if ignore_index is not None:
         keep = labels != ignore_index
@@ -33,15 +23,17 @@ def lovasz_softmax(logits: torch.Tensor, labels: torch.Tensor, ignore_index: int
     if labels.numel() == 0:
         return logits.sum() * 0.0
     probs = logits.float().softmax(dim=1)
-    losses = []
-    for c in torch.unique(labels).tolist():
-        if c == ignore_index:
-            continue
-        fg = (labels == c).float()
-        errors = (fg - probs[:, c]).abs()
-        errors_sorted, order = torch.sort(errors, descending=True)
-        losses.append(torch.dot(errors_sorted, lovasz_grad(fg[order])))
-    return torch.stack(losses).mean()
+    fg = F.one_hot(labels, probs.shape[1]).to(probs.dtype)
+    errors_sorted, order = torch.sort((fg - probs).abs(), dim=0, descending=True)
+    fg_sorted = fg.gather(0, order)
+    # Gradient of the Lovász extension of the Jaccard loss at the sorted errors, per class (column).
+    total = fg_sorted.sum(0)
+    intersection = total - fg_sorted.cumsum(0)
+    union = total + (1.0 - fg_sorted).cumsum(0)
+    jaccard = 1.0 - intersection / union
+    grad = torch.cat([jaccard[:1], jaccard[1:] - jaccard[:-1]], dim=0)
+    per_class = (errors_sorted * grad).sum(0)
+    return per_class[total > 0].mean()
 
 
 def segmentation_loss(logits: torch.Tensor, labels: torch.Tensor, ignore_index: int, ce_weight: float = 1.0,

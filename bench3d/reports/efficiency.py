@@ -61,7 +61,8 @@ def write_efficiency_report(records: list[RunRecord], out_dir: Path) -> tuple[li
     axes[2].set(xlabel="frames", ylabel="pretraining hours", title="published (LiMA paper, ViT-B, GPU)")
     ax2.set_ylabel("memory (GB)")
     for ax in axes[:2]:
-        ax.legend(fontsize=8)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
     axes[2].legend(loc="upper left", fontsize=8)
     ax2.legend(loc="lower right", fontsize=8)
