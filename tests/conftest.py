@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from _cards import using_cards, write_cards
 
 @pytest.fixture(scope="session")
 def tiny_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -31,3 +32,13 @@ def harness_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     config = SynthConfig(scenes=4, samples_per_scene=4, image_size=(56, 100), seed=0, workers=2)
     return generate_release(tmp_path_factory.mktemp("synth") / "harness", config)
+
+
+@pytest.fixture(scope="session")
+def short_cards(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Shipped cards with CI-sized schedules: same fields, fewer epochs and points."""
+    root = write_cards(tmp_path_factory.mktemp("cards"), {"max_points": 6000, "epochs": 2},
+                       {"linear_probe": {"epochs": 4, "max_points": 6000}, "finetune": {"epochs": 6, "max_points": 6000},
+                        "full_finetune": {"epochs": 2, "max_points": 6000}})
+    with using_cards(root):
+        yield root

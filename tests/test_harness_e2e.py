@@ -16,46 +16,13 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 
-from bench3d.cards.loader import clear_card_cache
 from bench3d.errors import ConfigError, UnknownNameError
 from bench3d.harness.matrix import expand_matrix
 from bench3d.harness.runner import Runner
 from bench3d.harness.specs import EvalSpec, PretrainSpec
 from bench3d.methods import build_method
 from bench3d.results import ResultsStore, load
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def short_cards(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Shipped cards with CI-sized schedules: same fields, fewer epochs and points."""
-    root = tmp_path_factory.mktemp("cards")
-    for kind in ("methods", "protocols"):
-        (root / kind).mkdir()
-        for path in (REPO / kind).glob("*.yaml"):
-            card = yaml.safe_load(path.read_text())
-            tiny = card["presets"]["tiny"]
-            if kind == "methods":
-                tiny["max_points"] = 6000
-                if "epochs" in tiny:
-                    tiny["epochs"] = 2
-            else:
-                tiny["epochs"] = {"linear_probe": 4, "finetune": 6, "full_finetune": 2}[card["name"]]
-                tiny["max_points"] = 6000
-            (root / kind / path.name).write_text(yaml.safe_dump(card))
-    old = os.environ.get("BENCH3D_CARDS")
-    os.environ["BENCH3D_CARDS"] = str(root)
-    clear_card_cache()
-    yield root
-    if old is None:
-        os.environ.pop("BENCH3D_CARDS")
-    else:
-        os.environ["BENCH3D_CARDS"] = old
-    clear_card_cache()
-
 
 def _runner(store: Path, release: Path) -> Runner:
     return Runner(ResultsStore(store), "cpu", release)

@@ -17,9 +17,6 @@ from bench3d.reports.ablation import write_ablation_report
 from bench3d.reports.efficiency import write_efficiency_report
 from bench3d.results import ResultsStore
 
-pytest_plugins = ["test_harness_e2e"]  # the CI-sized cards fixture
-
-
 def test_efficiency_records_bank_and_no_bank(harness_release: Path, short_cards: Path, tmp_path: Path) -> None:
     runner = Runner(ResultsStore(tmp_path / "results"), "cpu", harness_release)
     records = run_efficiency(runner, "lima", [1, 2], steps=2, warmup=1)
