@@ -1,3 +1,3 @@
-from bench3d.cli.main import app
+from bench3d.cli.main import main
 
-app(prog_name="bench3d")
+main()

@@ -42,3 +42,16 @@ for _mod in sorted(pkgutil.iter_modules(cli_pkg.__path__), key=lambda m: m.name)
     _module = importlib.import_module(f"bench3d.cli.{_mod.name}")
     if hasattr(_module, "register"):
         _module.register(app)
+
+
+def main() -> None:
+    """Console entry point: the suite's own errors print one line naming the file or field, exit code 1."""
+    import sys
+
+    from bench3d.errors import Bench3DError
+
+    try:
+        app(prog_name="bench3d")
+    except Bench3DError as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        sys.exit(1)

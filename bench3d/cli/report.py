@@ -65,9 +65,9 @@ def list_(what: str = typer.Argument("all", help="methods | protocols | datasets
     if what in {"all", "datasets"}:
         console.print("datasets: " + ", ".join(dataset_names()))
     if what in {"all", "splits"}:
-        from bench3d.splits.shipped import shipped_manifest_names
+        from bench3d.splits import shipped_names
 
-        console.print("split manifests: " + ", ".join(shipped_manifest_names()))
+        console.print("split manifests: " + ", ".join(shipped_names()))
 
 
 def register(app: typer.Typer) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bench3d.cards import load_protocol_card
+from bench3d.cards import load_protocol_card, method_names
+from bench3d.errors import UnknownNameError
 from bench3d.harness.specs import EvalSpec
 
 
@@ -12,6 +13,10 @@ def expand_matrix(methods: Sequence[str], protocols: Sequence[str], dataset: str
                   fractions: Sequence[float] | None = None, draws: Sequence[int] | None = None,
                   seeds: Sequence[int] | None = None, pretrain_seed: int = 0,
                   components: dict[str, bool] | None = None, teacher_checkpoint: str | None = None) -> list[EvalSpec]:
+    known = method_names()
+    for method in methods:
+        if method not in known:
+            raise UnknownNameError("method", method, known)
     specs = []
     comps = tuple(sorted((components or {}).items()))
     for protocol in protocols:

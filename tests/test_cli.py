@@ -1,0 +1,40 @@
+"""The CLI is a thin layer: commands run, write what they say, and fail with one clear line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from bench3d.cli.main import app
+
+runner = CliRunner()
+
+
+def test_list_shows_methods_protocols_datasets() -> None:
+    result = runner.invoke(app, ["list"])
+    assert result.exit_code == 0
+    for name in ("lima", "scalr", "slidr", "random", "linear_probe", "finetune", "synth", "nuscenes_1pct_draw0"):
+        assert name in result.output
+
+
+def test_show_writes_png(tiny_release: Path, tmp_path: Path) -> None:
+    out = tmp_path / "frame.png"
+    result = runner.invoke(app, ["show", "--dataroot", str(tiny_release), "--index", "1", "--sweeps", "2",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bad = runner.invoke(app, ["show", "--dataroot", str(tiny_release), "--index", "7", "--out", str(out)])
+    assert bad.exit_code != 0 and "keyframes 0..2" in bad.output
+
+
+def test_user_errors_are_one_line_with_exit_code_1(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "bench3d", "run", "--method", "nope", "--protocol", "linear_probe"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == "error: unknown method 'nope'; known methods: lima, random, scalr, slidr"
+    proc = subprocess.run([sys.executable, "-m", "bench3d", "show", "--dataroot", str(tmp_path / "none")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and "dataroot does not exist" in proc.stderr and "Traceback" not in proc.stderr
