@@ -80,3 +80,12 @@ def run(
 def register(app: typer.Typer) -> None:
     app.command()(pretrain)
     app.command()(run)
+    app.command("check-method")(check_method)
+
+
+def check_method(method: str = typer.Argument(..., help="Method name (bench3d list).")) -> None:
+    """Mock run of an adapter on a tiny synthetic release: pretrain briefly, reload strictly, encode a frame."""
+    from bench3d.harness.mock import mock_run
+
+    console.print(mock_run(method))
+    console.print(f"[green]{method}: ok")

@@ -37,13 +37,17 @@ class ImageTeacher(nn.Module):
 
 
 def _box_mean(x: torch.Tensor, k: int) -> torch.Tensor:
-    return F.avg_pool2d(x, k, stride=1, padding=k // 2, count_include_pad=False)
+    """Mean over a k x k window (valid pixels only), as two separable 1D passes: O(k), not O(k^2)."""
+    x = F.avg_pool2d(x, (1, k), stride=1, padding=(0, k // 2), count_include_pad=False)
+    return F.avg_pool2d(x, (k, 1), stride=1, padding=(k // 2, 0), count_include_pad=False)
 
 
 class AppearanceTeacher(ImageTeacher):
     def __init__(self, dim: int = 64, stride: int = 2, seed: int = 0) -> None:
         super().__init__()
         self.dim, self.stride = dim, stride
+        # Two window sizes, about 5 and 11 pixels of the input image whatever the stride.
+        self.windows = tuple(max(3, (k // stride) | 1) for k in (5, 11))
         sobel = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 8.0
         self.register_buffer("sobel", torch.stack([sobel, sobel.T]).unsqueeze(1), persistent=False)
         raw_dim = 6 + 12 + 12 + 6
@@ -63,21 +67,21 @@ class AppearanceTeacher(ImageTeacher):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         x = images.permute(0, 3, 1, 2).float() / 255.0  # (B, 3, H, W)
+        if self.stride > 1:  # features are produced at the output stride: describe the image there
+            x = F.avg_pool2d(x, self.stride)
         r, g, b = x[:, :1], x[:, 1:2], x[:, 2:3]
         gray = (r + g + b) / 3.0
         opponent = torch.cat([r - g, (r + g) / 2 - b, gray], dim=1)
         colour = torch.cat([x, opponent], dim=1)  # 6
         stats = []
-        for k in (5, 11):
+        for k in self.windows:
             mean = _box_mean(colour, k)
             var = (_box_mean(colour * colour, k) - mean * mean).clamp_min(0)
             stats += [mean, var.sqrt()]
         local = torch.cat(stats, dim=1)  # 24
-        texture = torch.cat([self._texture(gray, 5), self._texture(gray, 11)], dim=1)  # 6
+        texture = torch.cat([self._texture(gray, k) for k in self.windows], dim=1)  # 6
         raw = torch.cat([colour, local, texture], dim=1)
         raw = raw - raw.mean(dim=(2, 3), keepdim=True)  # per-image centring: exposure-invariant
-        if self.stride > 1:
-            raw = F.avg_pool2d(raw, self.stride)
         feats = torch.einsum("bchw,cd->bdhw", raw, self.projection)
         return F.normalize(feats, dim=1)
 
