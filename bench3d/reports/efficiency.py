@@ -71,7 +71,10 @@ def write_efficiency_report(records: list[RunRecord], out_dir: Path) -> tuple[li
     fig.savefig(png, dpi=110)
     plt.close(fig)
     cols = ["method", "memory_bank", "frames", "status", "step_time_s", "time_vs_1_frame", "peak_memory_mb", "device"]
-    lines = ["**Pretraining cost per step (measured here)**", "", "| " + " | ".join(cols) + " |",
+    lines = ["**Pretraining cost per step (measured here)**", "",
+             "Median step time over the timed steps (data preloaded; GPU synchronised). Peak memory: CUDA "
+             "max allocated on a GPU; on CPU the process's peak RSS during the step (it includes the process's "
+             "resident baseline). `time_vs_1_frame` divides by the 1-frame time of the same bank setting.", "", "| " + " | ".join(cols) + " |",
              "|" + "---|" * len(cols)]
     for row in df[cols].itertuples(index=False):
         lines.append("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row) + " |")
