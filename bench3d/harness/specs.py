@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from bench3d.cards import load_protocol_card
@@ -37,7 +37,6 @@ class EvalSpec:
     pretrain_seed: int = 0
     components: tuple[tuple[str, bool], ...] = ()
     teacher_checkpoint: str | None = None
-    tags: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     def pretrain_spec(self) -> PretrainSpec:
         return PretrainSpec(self.method, self.dataset, self.preset, self.pretrain_seed, self.components,
@@ -65,6 +64,3 @@ class EvalSpec:
 def run_id_of(resolved: dict[str, Any]) -> str:
     return config_hash(resolved)
 
-
-def spec_dict(spec: PretrainSpec | EvalSpec) -> dict[str, Any]:
-    return asdict(spec)

@@ -8,7 +8,6 @@ which every nuScenes mapping sends to ignore).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -209,6 +208,3 @@ class NuScenesReader:
             return np.full(3, np.nan)
         return (np.asarray(last["translation"]) - np.asarray(first["translation"])) / dt
 
-    def iter_frames(self, sample_tokens: list[str], **kwargs) -> Iterator[Frame]:
-        for token in sample_tokens:
-            yield self.frame(token, **kwargs)
