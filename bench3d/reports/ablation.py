@@ -36,9 +36,13 @@ def write_ablation_report(records: dict[str, list[RunRecord]], method: str, prot
     df = ablation_frame(records, metric)
     lines = [f"**Ablation of {method}: {protocol} {metric} (%), mean ± 95 % CI; Δ = paired difference to full**",
              "", "| variant | runs | mIoU | Δ vs full |", "|---|---|---|---|"]
+    def pm(mean: float, ci: float, sign: str = "") -> str:
+        # A single run has no interval: show the value alone rather than "± nan".
+        return f"{100 * mean:{sign}.2f}" + ("" if ci != ci else f" ± {100 * ci:.2f}")
+
     for r in df.itertuples():
-        delta = "–" if r.variant == FULL else f"{100 * r.delta:+.2f} ± {100 * r.delta_ci95:.2f}"
-        lines.append(f"| {r.variant} | {r.n} | {100 * r.mean:.2f} ± {100 * r.ci95:.2f} | {delta} |")
+        delta = "–" if r.variant == FULL else pm(r.delta, r.delta_ci95, "+")
+        lines.append(f"| {r.variant} | {r.n} | {pm(r.mean, r.ci95)} | {delta} |")
     text = "\n".join(lines) + "\n"
     out_dir.mkdir(parents=True, exist_ok=True)
     md, csv = out_dir / f"ablation_{method}.md", out_dir / f"ablation_{method}.csv"
