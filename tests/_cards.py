@@ -16,15 +16,15 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def write_cards(root: Path, methods: dict[str, Any], protocols: dict[str, dict[str, Any]]) -> Path:
-    """Copy every card, updating the `tiny` preset: `methods` for all method cards (keys they already have,
-    plus max_points), `protocols[name]` per protocol card."""
+    """Copy every card, updating the `tiny` preset: `methods` for all method cards (only keys a card already
+    has, so every card stays valid for its adapter's schema), `protocols[name]` per protocol card."""
     for kind in ("methods", "protocols"):
         (root / kind).mkdir(parents=True, exist_ok=True)
         for path in (REPO / kind).glob("*.yaml"):
             card = yaml.safe_load(path.read_text())
             tiny = card["presets"]["tiny"]
             if kind == "methods":
-                tiny.update({k: v for k, v in methods.items() if k in tiny or k == "max_points"})
+                tiny.update({k: v for k, v in methods.items() if k in tiny})
             else:
                 tiny.update(protocols.get(card["name"], {}))
             (root / kind / path.name).write_text(yaml.safe_dump(card))

@@ -38,7 +38,8 @@ def harness_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def short_cards(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Shipped cards with CI-sized schedules: same fields, fewer epochs and points."""
     root = write_cards(tmp_path_factory.mktemp("cards"), {"max_points": 6000, "epochs": 2},
-                       {"linear_probe": {"epochs": 4, "max_points": 6000}, "finetune": {"epochs": 6, "max_points": 6000},
-                        "full_finetune": {"epochs": 2, "max_points": 6000}})
+                       {"linear_probe": {"epochs": 4, "task": {"supervised_points": 6000}},
+                        "finetune": {"epochs": 6, "task": {"max_points": 6000}},
+                        "full_finetune": {"epochs": 2, "task": {"max_points": 6000}}})
     with using_cards(root):
         yield root

@@ -22,7 +22,7 @@ from bench3d.synth import SynthConfig, generate_release
 def test_scalr_linear_probe_beats_random_beyond_seed_spread(tmp_path: Path) -> None:
     release = generate_release(tmp_path / "world", SynthConfig(scenes=6, samples_per_scene=8, image_size=(56, 100)))
     cards = write_cards(tmp_path / "cards", {"max_points": 8000, "epochs": 4},
-                        {"linear_probe": {"epochs": 20, "max_points": 4000}})
+                        {"linear_probe": {"epochs": 20, "task": {"supervised_points": 4000}}})
     with using_cards(cards):
         runner = Runner(ResultsStore(tmp_path / "results"), "cpu", release)
         miou: dict[str, list[float]] = {"random": [], "scalr": []}

@@ -85,12 +85,13 @@ def test_checkpoint_missing_key_is_named(harness_release: Path, short_cards: Pat
     runner = _runner(tmp_path / "results", harness_release)
     _, ckpt = runner.pretrain(PretrainSpec("scalr", "synth"))
     state = torch.load(ckpt, weights_only=False)
-    dropped = next(iter(state["encoder"]))
-    del state["encoder"][dropped]
+    assert set(state["backbones"]) == {"lidar"} and state["configs"]["lidar"]["type"] == "lidar_minkunet"
+    dropped = next(iter(state["backbones"]["lidar"]))
+    del state["backbones"]["lidar"][dropped]
     broken = tmp_path / "broken.pt"
     torch.save(state, broken)
     with pytest.raises(ConfigError, match=f"missing keys.*{dropped}"):
-        build_method("scalr").load_encoder(broken)
+        build_method("scalr").load_backbone("lidar", broken)
 
 
 def test_unknown_names_list_the_known(harness_release: Path, short_cards: Path, tmp_path: Path) -> None:
@@ -102,4 +103,4 @@ def test_unknown_names_list_the_known(harness_release: Path, short_cards: Path, 
     with pytest.raises(UnknownNameError, match="known datasets: .*synth"):
         runner.evaluate(EvalSpec("random", "linear_probe", "kitti360", 1.0, 0, 0))
     with pytest.raises(ConfigError, match="needs a pretraining checkpoint"):
-        build_method("scalr").load_encoder(None)
+        build_method("scalr").load_backbone("lidar", None)

@@ -20,7 +20,8 @@ from bench3d.results import ResultsStore
 def test_efficiency_records_bank_and_no_bank(harness_release: Path, short_cards: Path, tmp_path: Path) -> None:
     runner = Runner(ResultsStore(tmp_path / "results"), "cpu", harness_release)
     records = run_efficiency(runner, "lima", [1, 2], steps=2, warmup=1)
-    assert [(r.metrics["frames"], r.metrics["memory_bank"]) for r in records] == [(1, True), (1, False), (2, True), (2, False)]
+    assert [(r.metrics["frames"], r.metrics["cache_on"]) for r in records] == [(1, True), (1, False), (2, True), (2, False)]
+    assert {r.metrics["cache_component"] for r in records} == {"memory_bank"}  # declared by the adapter
     for r in records:
         m = r.metrics
         assert r.kind == "efficiency" and m["status"] == "ok" and len(m["step_times_s"]) == 2

@@ -7,8 +7,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from bench3d.harness.seeding import epoch_rng
-from bench3d.harness.trainer import Trainer, build_optimizer, build_scheduler
+from bench3d.engine.seeding import epoch_rng
+from bench3d.engine.trainer import Trainer, build_optimizer, build_scheduler
 
 X = torch.randn(64, 8, generator=torch.Generator().manual_seed(1))
 Y = X @ torch.randn(8, 3, generator=torch.Generator().manual_seed(2))

@@ -10,7 +10,7 @@ import os
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -55,9 +55,36 @@ def parse_card(path: Path, model: type[CardT]) -> CardT:
             f"field `{'.'.join(str(p) for p in err['loc'])}`: {err['msg']}" for err in exc.errors()
         )
         raise ConfigError(f"{path}: invalid {model.__name__}: {problems} (fix the card; see DESIGN.md, Contracts)") from exc
+    card._source = path
     if getattr(card, "name", path.stem) != path.stem:
         raise ConfigError(f"{path}: field `name` is {card.name!r} but the file is named {path.stem!r}; make them equal")
     return card
+
+
+def schema_error(where: str, exc: ValidationError, schema: type[BaseModel]) -> ConfigError:
+    """One-line error for typed settings: names the place, each bad key and the keys the schema knows."""
+    problems = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        if err["type"] == "extra_forbidden":
+            problems.append(f"unknown key `{'.'.join(loc)}` (known keys: {', '.join(_known_keys(schema, loc[:-1]))})")
+        else:
+            problems.append(f"key `{'.'.join(loc)}`: {err['msg']}")
+    return ConfigError(f"{where}: " + "; ".join(problems))
+
+
+def _known_keys(schema: type[BaseModel], path: list[str]) -> list[str]:
+    """Field names of the (nested) model at `path` inside `schema`."""
+    model: Any = schema
+    for part in path:
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            return []
+        model = field.annotation
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            args = [a for a in getattr(model, "__args__", ()) if isinstance(a, type) and issubclass(a, BaseModel)]
+            model = args[0] if args else None
+    return sorted(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
 
 
 def clear_card_cache() -> None:

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Card(_Strict):
+    """A card parsed from a file; `source` names the file in every error about it."""
+
+    _source: Path | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> str:
+        return str(self._source) if self._source is not None else f"<card {getattr(self, 'name', '?')}>"
 
 
 class Component(_Strict):
@@ -17,11 +29,17 @@ class Component(_Strict):
     default: bool = True
 
 
-class MethodCard(_Strict):
+class MethodCard(_Card):
+    """A method: what it reads, which backbones it pretrains, its ablation components and presets.
+
+    `presets` are validated by the method adapter's own config schema (methods/registry.py), so a
+    misspelt key is an error naming this card, the preset, the key and the known keys."""
+
     name: str
     title: str
-    modality: Literal["lidar", "camera", "lidar+camera"]
-    pretrains: Literal["lidar_backbone", "camera_backbone", "none"]
+    inputs: list[Literal["lidar", "camera"]] = Field(min_length=1)
+    # Names of the backbones the method pretrains (empty: a baseline whose backbones are a seeded init).
+    pretrains: list[str]
     description: str
     citation: str = ""
     components: list[Component] = Field(default_factory=list)
@@ -49,6 +67,8 @@ class MethodCard(_Strict):
 
 
 class Schedule(_Strict):
+    """What trains how long, per preset. `task` holds preset-specific task arguments (see ProtocolCard.task)."""
+
     epochs: int = Field(gt=0)
     batch_size: int = Field(gt=0)
     optimizer: Literal["sgd", "adamw"]
@@ -59,26 +79,39 @@ class Schedule(_Strict):
     weight_decay: float = 0.0
     schedule: Literal["cosine", "constant"] = "cosine"
     augment: bool = False
-    max_points: int | None = None  # random subsample per frame (CPU presets)
+    task: dict[str, Any] = Field(default_factory=dict)
 
 
-class ProtocolCard(_Strict):
+class ProtocolCard(_Card):
+    """A protocol over a task: what trains (freeze, BatchNorm), label fractions, draws, seeds, eval split,
+    checkpoint rule and schedules. `task` is `{name: <task>, ...task arguments}`; the arguments (merged with
+    a preset's `task`) are validated by that task's own schema (protocols/resolve.py)."""
+
     name: str
     version: str = Field(pattern=r"^\d+\.\d+$")  # X.Y: X changes comparability
     title: str
-    task: Literal["lidar_semseg"]
+    task: dict[str, Any]
     description: str
     freeze: Literal["all_but_head", "none"]
     bn_eval: bool  # keep frozen BatchNorm statistics (SLidR's LP definition)
-    head: Literal["linear"]
     fractions: list[float]
     draws: list[int]
     seeds: list[int]
-    eval_split: str = "val"
+    pretrain_seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    eval_split: Literal["val", "train"] = "val"
     checkpoint_rule: Literal["last_epoch"] = "last_epoch"
-    ce_weight: float = 1.0
-    lovasz_weight: float = 1.0
     presets: dict[str, Schedule]
+
+    @field_validator("task")
+    @classmethod
+    def _task_named(cls, v: dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(v.get("name"), str):
+            raise ValueError("`task` needs a `name` (a registered task, e.g. lidar_semseg)")
+        return v
+
+    @property
+    def task_name(self) -> str:
+        return str(self.task["name"])
 
     @field_validator("fractions")
     @classmethod

@@ -36,31 +36,41 @@ def table(
     dataset: str = typer.Option("synth"),
     out: Path = typer.Option(Path("reports"), help="Folder for table.md / table.tex / table.csv."),
     reference: list[str] = typer.Option(["Random", "SLidR", "ScaLR", "LiMA"], help="Published methods to show."),
+    task: str = typer.Option(None, help="Task to tabulate (needed when the store holds several)."),
 ) -> None:
     """Comparison table: methods x (protocol, fraction), mean +- 95 % CI, published rows apart."""
     from bench3d.reports.comparison import write_comparison
 
-    paths, text = write_comparison(store, dataset, out, reference)
+    paths, text = write_comparison(store, dataset, out, reference, task)
     console.print(text)
     console.print("wrote " + ", ".join(str(p) for p in paths))
 
 
-def list_(what: str = typer.Argument("all", help="methods | protocols | datasets | splits | all")) -> None:
+def list_(what: str = typer.Argument("all", help="methods | protocols | tasks | datasets | splits | all")) -> None:
     """Known methods, protocols, datasets and split manifests."""
     from bench3d.cards import load_method_card, load_protocol_card, method_names, protocol_names
     from bench3d.datasets import dataset_names
 
     if what in {"all", "methods"}:
-        t = Table("method", "modality", "pretrains", "components", title="methods")
+        t = Table("method", "inputs", "pretrains", "components", title="methods")
         for name in method_names():
             c = load_method_card(name)
-            t.add_row(name, c.modality, c.pretrains, ", ".join(c.component_names) or "–")
+            t.add_row(name, ", ".join(c.inputs), ", ".join(c.pretrains) or "– (seeded init)",
+                      ", ".join(c.component_names) or "–")
         console.print(t)
     if what in {"all", "protocols"}:
-        t = Table("protocol", "version", "task", "fractions", "draws", "seeds", title="protocols")
+        t = Table("protocol", "version", "task", "fractions", "pretrain seeds × seeds × draws", title="protocols")
         for name in protocol_names():
             p = load_protocol_card(name)
-            t.add_row(name, p.version, p.task, ", ".join(f"{f:g}" for f in p.fractions), str(p.draws), str(p.seeds))
+            t.add_row(name, p.version, p.task_name, ", ".join(f"{f:g}" for f in p.fractions),
+                      f"{p.pretrain_seeds} × {p.seeds} × {p.draws}")
+        console.print(t)
+    if what in {"all", "tasks"}:
+        from bench3d.tasks import registered_tasks
+
+        t = Table("task", "consumes", "main score", "better", title="tasks")
+        for name, cls in sorted(registered_tasks().items()):
+            t.add_row(name, ", ".join(sorted(cls.consumes)), cls.score.name, "higher" if cls.score.higher_is_better else "lower")
         console.print(t)
     if what in {"all", "datasets"}:
         console.print("datasets: " + ", ".join(dataset_names()))

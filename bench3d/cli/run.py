@@ -27,23 +27,24 @@ def pretrain(
     dataset: str = typer.Option("synth", help="Dataset name (bench3d list)."),
     dataroot: Path = typer.Option(None, help="Dataset root (default: the dataset's own)."),
     preset: str = typer.Option("tiny", help="Scale preset: tiny (CPU) or paper (GPU)."),
-    seed: int = typer.Option(0),
+    pretrain_seed: list[int] = typer.Option([0], help="Pretraining seed(s) (repeatable); one checkpoint each."),
     component: list[str] = typer.Option(None, help="Ablation: NAME=on|off (repeatable)."),
     teacher_checkpoint: Path = typer.Option(None, help="2D teacher weights (ViT, DINOv2 layout)."),
     results: Path = typer.Option(None, help="Results store (default: results/)."),
     device: str = typer.Option("cpu"),
 ) -> None:
-    """Pretrain a method; writes a checkpoint and its own run record."""
+    """Pretrain a method; writes a checkpoint and its own run record per pretraining seed."""
     from bench3d.harness.runner import Runner
     from bench3d.harness.specs import PretrainSpec
     from bench3d.results import ResultsStore
 
-    spec = PretrainSpec(method, dataset, preset, seed, tuple(sorted(_components(component).items())),
-                        str(teacher_checkpoint) if teacher_checkpoint else None)
     with epoch_progress() as on_epoch:
         runner = Runner(ResultsStore(results), device, dataroot, on_epoch)
-        run_id, ckpt = runner.pretrain(spec)
-    console.print(f"pretraining run [bold]{run_id}[/]: checkpoint {ckpt}")
+        for seed in pretrain_seed:
+            spec = PretrainSpec(method, dataset, preset, seed, tuple(sorted(_components(component).items())),
+                                str(teacher_checkpoint) if teacher_checkpoint else None)
+            run_id, ckpt = runner.pretrain(spec)
+            console.print(f"pretraining run [bold]{run_id}[/] (pretraining seed {seed}): checkpoint {ckpt}")
 
 
 def run(
@@ -54,7 +55,9 @@ def run(
     preset: str = typer.Option("tiny"),
     fraction: list[float] = typer.Option(None, help="Label fractions (default: the protocol card's)."),
     draw: list[int] = typer.Option(None, help="Split draws (default: the card's)."),
-    seed: list[int] = typer.Option(None, help="Seeds (default: the card's)."),
+    seed: list[int] = typer.Option(None, help="Downstream seeds (default: the card's)."),
+    pretrain_seed: list[int] = typer.Option(None, help="Pretraining seeds; for random init, its init seed "
+                                                       "(default: the card's `pretrain_seeds`)."),
     component: list[str] = typer.Option(None, help="Ablation: NAME=on|off (repeatable)."),
     teacher_checkpoint: Path = typer.Option(None),
     results: Path = typer.Option(None, help="Results store (default: results/)."),
@@ -66,21 +69,34 @@ def run(
     from bench3d.results import ResultsStore
 
     specs = expand_matrix(method, protocol, dataset, preset, fractions=fraction or None, draws=draw or None,
-                          seeds=seed or None, components=_components(component),
+                          seeds=seed or None, pretrain_seeds=pretrain_seed or None, components=_components(component),
                           teacher_checkpoint=str(teacher_checkpoint) if teacher_checkpoint else None)
     console.print(f"{len(specs)} run(s)")
     with epoch_progress() as on_epoch:
         runner = Runner(ResultsStore(results), device, dataroot, on_epoch)
         for spec in specs:
             rec = runner.evaluate(spec)
-            console.print(f"{spec.method} {spec.protocol} {spec.fraction:g} draw {spec.draw} seed {spec.seed}: "
-                          f"mIoU {100 * rec.metrics['miou']:.2f} ({rec.metrics['reducer']}) [{rec.run_id}]")
+            score = rec.score
+            value = rec.metrics[score.name] * (100 if score.percent else 1)
+            console.print(f"{spec.method} {spec.protocol} {spec.fraction:g} draw {spec.draw} seed {spec.seed} "
+                          f"pretrain seed {spec.pretrain_seed}: {score.label} {value:.2f} [{rec.run_id}]")
+
+
+def convert_checkpoint(
+    old: Path = typer.Argument(..., help="Checkpoint in the old single-encoder format."),
+    new: Path = typer.Argument(..., help="Where to write it in the backbones format (must not exist)."),
+) -> None:
+    """Rewrite an old single-encoder checkpoint as `{backbones: {lidar: ...}, configs: {lidar: ...}}`."""
+    from bench3d.models.checkpoint import convert_legacy_checkpoint
+
+    console.print(f"wrote {convert_legacy_checkpoint(old, new)}")
 
 
 def register(app: typer.Typer) -> None:
     app.command()(pretrain)
     app.command()(run)
     app.command("check-method")(check_method)
+    app.command("convert-checkpoint")(convert_checkpoint)
 
 
 def check_method(method: str = typer.Argument(..., help="Method name (bench3d list).")) -> None:

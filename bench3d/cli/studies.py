@@ -50,6 +50,7 @@ def ablate(
     dataroot: Path = typer.Option(None),
     preset: str = typer.Option("tiny"),
     seed: list[int] = typer.Option(None, help="Seeds (default: the protocol card's)."),
+    pretrain_seed: list[int] = typer.Option(None, help="Pretraining seeds (default: the protocol card's)."),
     variant: list[str] = typer.Option(None, help="Only these variants (full, -<component>)."),
     results: Path = typer.Option(None),
     reports: Path = typer.Option(Path("reports")),
@@ -63,7 +64,8 @@ def ablate(
 
     with epoch_progress() as on_epoch:
         runner = Runner(ResultsStore(results), device, dataroot, on_epoch)
-        records = run_ablation(runner, method, protocol, dataset, preset, seed or None, variant or None)
+        records = run_ablation(runner, method, protocol, dataset, preset, seed or None, variant or None,
+                               pretrain_seed or None)
     paths, text = write_ablation_report(records, method, protocol, reports)
     console.print(Markdown(text))
     console.print("wrote " + ", ".join(str(p) for p in paths))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
+from bench3d.errors import ConfigError
 from bench3d.harness.runner import Runner
 from bench3d.harness.specs import run_id_of
-from bench3d.errors import ConfigError
+from bench3d.harness.step_cost import measure_pretraining_step
 from bench3d.methods import PretrainContext, build_method
-from bench3d.protocols.efficiency import measure_pretraining_step
 from bench3d.results import RunRecord
 from bench3d.results.provenance import collect, device_name, now_iso
 
@@ -16,13 +16,13 @@ PROTOCOL = "efficiency"
 PROTOCOL_VERSION = "1.0"
 
 
-def efficiency_settings(method: str, frames: list[int], compare_bank: bool, preset: str) -> list[tuple[int, bool | None]]:
-    card_adapter = build_method(method, preset)
-    if "frames" not in card_adapter.config and any(f != 1 for f in frames):
-        raise ConfigError(f"method {method!r} is single-frame (no `frames` in its card); use --frames 1")
-    has_bank = "memory_bank" in card_adapter.components
-    banks: list[bool | None] = [True, False] if compare_bank and has_bank else [None]
-    return [(f, bank) for f in frames for bank in banks]
+def efficiency_settings(method: str, frames: list[int], compare_cache: bool, preset: str) -> list[tuple[int, bool | None]]:
+    """(frames, cache component on/off or None) per setting, from the adapter's declared knobs."""
+    adapter = build_method(method, preset)
+    if adapter.frames_knob is None and any(f != 1 for f in frames):
+        raise ConfigError(f"method {method!r} is single-frame (its adapter declares no frames knob); use --frames 1")
+    states: list[bool | None] = [True, False] if compare_cache and adapter.cache_component else [None]
+    return [(f, state) for f in frames for state in states]
 
 
 def run_efficiency(runner: Runner, method: str, frames: list[int], dataset: str = "synth", preset: str = "tiny",
@@ -30,9 +30,10 @@ def run_efficiency(runner: Runner, method: str, frames: list[int], dataset: str 
     ds = runner.dataset(dataset)
     tokens = runner.split_tokens(ds, ds.train_split)
     records = []
-    for n_frames, bank in efficiency_settings(method, frames, compare_bank, preset):
-        components = {} if bank is None else {"memory_bank": bank}
-        overrides = {"frames": n_frames} if n_frames != 1 or "frames" in build_method(method, preset).config else {}
+    knobs = build_method(method, preset)
+    for n_frames, cache_on in efficiency_settings(method, frames, compare_bank, preset):
+        components = {} if cache_on is None else {knobs.cache_component: cache_on}
+        overrides = {knobs.frames_knob: n_frames} if knobs.frames_knob else {}
         adapter = build_method(method, preset, components=components, overrides=overrides)
         resolved = {"kind": "efficiency", "protocol": {"name": PROTOCOL, "version": PROTOCOL_VERSION},
                     "method": adapter.resolved_config(), "dataset": ds.as_config(), "steps": steps,
@@ -44,7 +45,8 @@ def run_efficiency(runner: Runner, method: str, frames: list[int], dataset: str 
         started, t0 = now_iso(), time.perf_counter()
         ctx = PretrainContext(reader=runner.reader(ds), sample_tokens=tokens, device=runner.device, seed=seed)
         metrics = measure_pretraining_step(adapter, ctx, steps, warmup)
-        metrics.update(frames=n_frames, memory_bank=adapter.components.get("memory_bank"))
+        metrics.update(frames=n_frames, cache_component=adapter.cache_component,
+                       cache_on=None if cache_on is None else adapter.components[adapter.cache_component])
         record = RunRecord(
             run_id=run_id, kind="efficiency", method=method, checkpoint=None, protocol=PROTOCOL,
             protocol_version=PROTOCOL_VERSION, dataset=ds.name, task="pretraining_cost", seed=seed, preset=preset,

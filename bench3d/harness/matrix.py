@@ -1,17 +1,31 @@
-"""The run matrix: method x protocol x fraction x draw x seed (card defaults unless overridden)."""
+"""The run matrix: method x protocol x pretraining seed x fraction x draw x seed (card defaults unless
+overridden). A (method, protocol) pair whose backbones the protocol's task cannot consume is refused here,
+before anything runs."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bench3d.cards import load_protocol_card, method_names
-from bench3d.errors import UnknownNameError
+from bench3d.cards import method_names
+from bench3d.errors import ConfigError, UnknownNameError
 from bench3d.harness.specs import EvalSpec
+from bench3d.methods import MethodAdapter, build_method
+from bench3d.protocols import ResolvedProtocol, resolve_protocol
+
+
+def backbone_for_task(adapter: MethodAdapter, protocol: ResolvedProtocol) -> str:
+    """The name of the method's backbone the protocol's task builds on; a clear error if there is none."""
+    task = protocol.task
+    try:
+        return adapter.backbone_for(task.consumes)
+    except ConfigError as exc:
+        raise ConfigError(f"method {adapter.name!r} cannot run protocol {protocol.card.name!r}: task {task.name!r} "
+                          f"consumes {sorted(task.consumes)} backbones ({exc})") from None
 
 
 def expand_matrix(methods: Sequence[str], protocols: Sequence[str], dataset: str, preset: str = "tiny", *,
                   fractions: Sequence[float] | None = None, draws: Sequence[int] | None = None,
-                  seeds: Sequence[int] | None = None, pretrain_seed: int = 0,
+                  seeds: Sequence[int] | None = None, pretrain_seeds: Sequence[int] | None = None,
                   components: dict[str, bool] | None = None, teacher_checkpoint: str | None = None) -> list[EvalSpec]:
     known = method_names()
     for method in methods:
@@ -20,11 +34,14 @@ def expand_matrix(methods: Sequence[str], protocols: Sequence[str], dataset: str
     specs = []
     comps = tuple(sorted((components or {}).items()))
     for protocol in protocols:
-        card = load_protocol_card(protocol)
+        resolved = resolve_protocol(protocol, preset)
+        card = resolved.card
         for method in methods:
-            for fraction in fractions or card.fractions:
-                for draw in draws if draws is not None else card.draws:
-                    for seed in seeds if seeds is not None else card.seeds:
-                        specs.append(EvalSpec(method, protocol, dataset, float(fraction), int(draw), int(seed),
-                                              preset, pretrain_seed, comps, teacher_checkpoint))
+            backbone_for_task(build_method(method, preset, components=components or None), resolved)
+            for pretrain_seed in pretrain_seeds or card.pretrain_seeds:
+                for fraction in fractions or card.fractions:
+                    for draw in draws if draws is not None else card.draws:
+                        for seed in seeds if seeds is not None else card.seeds:
+                            specs.append(EvalSpec(method, protocol, dataset, float(fraction), int(draw), int(seed),
+                                                  preset, int(pretrain_seed), comps, teacher_checkpoint))
     return specs

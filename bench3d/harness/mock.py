@@ -1,5 +1,6 @@
 """A mock run for a new adapter (lm-eval / MTEB style): pretrain briefly on a tiny synthetic release,
-reload the checkpoint strictly, and check the backbone's per-point features. Seconds, CPU only."""
+reload every backbone strictly, and put each through every registered task that consumes its modality —
+one training step and an evaluation with a finite main score. Seconds, CPU only."""
 
 from __future__ import annotations
 
@@ -8,40 +9,54 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from bench3d.data.nuscenes import NuScenesReader
+from bench3d.datasets import resolve_dataset
 from bench3d.methods import PretrainContext, build_method
+from bench3d.tasks import registered_tasks
 
 MOCK_OVERRIDES = {"epochs": 1, "max_points": 3000, "batch_size": 2}
 
 
 def mock_run(method: str, release: Path | None = None, preset: str = "tiny") -> dict[str, Any]:
-    """Raises on any failure; returns the losses and feature shapes it saw."""
+    """Raises on any failure; returns the pretraining loss and each (backbone, task) main score."""
     with tempfile.TemporaryDirectory(prefix="bench3d-mock-") as tmp:
         if release is None:
             from bench3d.synth import generate_release, tiny_config
 
             release = generate_release(Path(tmp) / "release", tiny_config(samples_per_scene=2))
         reader = NuScenesReader(release, "v1.0-mini")
+        dataset = resolve_dataset("synth", release)
         tokens = [t for seq in reader.sequences() for t in seq.sample_tokens]
-        probe = build_method(method, preset, overrides=MOCK_OVERRIDES)
-        overrides = {k: v for k, v in MOCK_OVERRIDES.items() if k in probe.config or k == "max_points"}
-        adapter = build_method(method, preset, overrides=overrides)
-        out: dict[str, Any] = {"method": method, "pretrains": adapter.needs_pretraining}
+        schema = build_method(method, preset).config_schema
+        adapter = build_method(method, preset, overrides={k: v for k, v in MOCK_OVERRIDES.items()
+                                                          if k in schema.model_fields})
+        out: dict[str, Any] = {"method": method, "pretrains": adapter.needs_pretraining, "tasks": {}}
         checkpoint = None
         if adapter.needs_pretraining:
             ctx = PretrainContext(reader=reader, sample_tokens=tokens, device=torch.device("cpu"), seed=0)
             checkpoint = Path(tmp) / "mock.pt"
-            summary = adapter.pretrain(ctx, checkpoint)
-            out["loss"] = summary["final_loss"]
+            out["loss"] = adapter.pretrain(ctx, checkpoint)["final_loss"]
             if not math.isfinite(out["loss"]):
                 raise AssertionError(f"{method}: pretraining loss is {out['loss']}")
-        encoder = adapter.load_encoder(checkpoint).eval()
-        frame = reader.frame(tokens[0], cameras=None, boxes=False)
-        with torch.no_grad():
-            feats = encoder([torch.from_numpy(frame.points[:, :4].copy())])[0]
-        if feats.shape != (frame.num_points, encoder.out_dim) or not torch.isfinite(feats).all():
-            raise AssertionError(f"{method}: bad per-point features {tuple(feats.shape)}")
-        out["features"] = list(feats.shape)
+        for name, config in adapter.backbone_configs().items():
+            for task_name, task_cls in sorted(registered_tasks().items()):
+                if config.modality not in task_cls.consumes:
+                    continue
+                task = task_cls(task_cls.Args())
+                model = task.build_model(adapter.load_backbone(name, checkpoint if name in adapter.card.pretrains
+                                                               else None), dataset)
+                samples = task.load(reader, dataset, tokens[:2], train=True, seed=0)
+                losses = task.loss(model, task.head_inputs(model, samples, torch.device("cpu"),
+                                                           np.random.default_rng(0)))
+                sum(losses.values()).backward()
+                scores = task.evaluate(model, samples[:1], torch.device("cpu"), dataset)
+                value = scores[task.score.name]
+                if not isinstance(value, float | int) or not math.isfinite(value):
+                    raise AssertionError(f"{method}: backbone {name!r} on task {task_name!r}: score {value}")
+                out["tasks"][f"{name}/{task_name}"] = value
+        if not out["tasks"]:
+            raise AssertionError(f"{method}: no registered task consumes any of its backbones")
         return out

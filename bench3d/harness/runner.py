@@ -13,26 +13,26 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
-from bench3d.cards import load_protocol_card
 from bench3d.data.nuscenes import NuScenesReader
 from bench3d.data.nuscenes.tables import split_scene_names
 from bench3d.datasets import DatasetSpec, resolve_dataset
 from bench3d.errors import DataError
 from bench3d.harness.label_split import label_split
-from bench3d.harness.seeding import seed_everything
+from bench3d.engine.seeding import seed_everything
+from bench3d.harness.matrix import backbone_for_task
 from bench3d.harness.specs import EvalSpec, PretrainSpec, run_id_of
 from bench3d.methods import MethodAdapter, PretrainContext, build_method
-from bench3d.protocols.lidarseg import SegmentationModel, evaluate_segmentation, train_segmentation
-from bench3d.protocols.lidarseg_data import LabelledCloud, load_labelled
+from bench3d.protocols import ResolvedProtocol, resolve_protocol, train_downstream
 from bench3d.results import ResultsStore, RunRecord
-from bench3d.results.provenance import collect, file_sha256, now_iso
+from bench3d.results.provenance import collect, config_hash, file_sha256, now_iso
 
 log = logging.getLogger(__name__)
 
-NUM_CLASSES = 17  # nuScenes eval classes + ignore 0
+SUBSAMPLE_SEED = 0  # which points a CPU preset keeps is a property of the data, not of the run's seed
 EpochCallback = Callable[[str, int, int, dict[str, float]], None]  # (run id, epoch, epochs, losses)
 
 
@@ -44,7 +44,7 @@ class Runner:
         self.dataroot = dataroot
         self.on_epoch = on_epoch
         self._readers: dict[str, NuScenesReader] = {}
-        self._clouds: dict[tuple[str, tuple[str, ...], int | None], list[LabelledCloud]] = {}
+        self._samples: dict[tuple[str, str, str, tuple[str, ...], bool], list[Any]] = {}
 
     # ---- shared state ----------------------------------------------------------------------------
     def dataset(self, name: str) -> DatasetSpec:
@@ -66,11 +66,13 @@ class Runner:
         seqs = reader.sequences(names)  # a real release must hold every scene of the split
         return [tok for seq in seqs for tok in seq.sample_tokens]
 
-    def clouds(self, ds: DatasetSpec, tokens: list[str], max_points: int | None) -> list[LabelledCloud]:
-        key = (ds.name, tuple(tokens), max_points)
-        if key not in self._clouds:
-            self._clouds[key] = load_labelled(self.reader(ds), tokens, max_points)
-        return self._clouds[key]
+    def samples(self, ds: DatasetSpec, protocol: ResolvedProtocol, tokens: list[str], train: bool) -> list[Any]:
+        """The task's samples of `tokens`, kept while the runner lives (runs of one matrix share them)."""
+        task = protocol.task
+        key = (ds.name, task.name, config_hash(protocol.task_args), tuple(tokens), train)
+        if key not in self._samples:
+            self._samples[key] = task.load(self.reader(ds), ds, tokens, train, SUBSAMPLE_SEED)
+        return self._samples[key]
 
     def checkpoint_path(self, run_id: str) -> Path:
         return self.store.root / "checkpoints" / f"{run_id}.pt"
@@ -98,10 +100,10 @@ class Runner:
         ctx = PretrainContext(reader=self.reader(ds), sample_tokens=self.split_tokens(ds, ds.train_split),
                               device=self.device, seed=spec.seed)
         ckpt.parent.mkdir(parents=True, exist_ok=True)
-        summary = adapter.pretrain(ctx, ckpt, self._epoch_cb(run_id, int(adapter.config["epochs"])))
+        summary = adapter.pretrain(ctx, ckpt, self._epoch_cb(run_id, adapter.config.epochs))
         record = RunRecord(
             run_id=run_id, kind="pretrain", method=spec.method, checkpoint=None, dataset=ds.name, task="pretrain",
-            seed=spec.seed, preset=spec.preset, metrics=summary,
+            seed=spec.seed, pretrain_seed=spec.seed, preset=spec.preset, metrics=summary,
             provenance=collect(resolved_config=resolved, device=self.device, wall_time_s=time.perf_counter() - t0,
                                started_at=started, checkpoint_sha256=file_sha256(ckpt), dataset_version=ds.version),
         )
@@ -116,36 +118,39 @@ class Runner:
 
     def evaluate(self, spec: EvalSpec) -> RunRecord:
         ds = self.dataset(spec.dataset)
-        card = load_protocol_card(spec.protocol)
-        schedule = card.schedule(spec.preset)
+        protocol = resolve_protocol(spec.protocol, spec.preset)
+        card, task = protocol.card, protocol.task
         adapter = build_method(spec.method, spec.preset, components=dict(spec.components),
                                teacher_checkpoint=spec.teacher_checkpoint)
+        backbone_name = backbone_for_task(adapter, protocol)
         train_tokens, split_hash = label_split(self.reader(ds), ds, spec.fraction, spec.draw)
         # The run id needs the checkpoint id; computing it does not train anything.
         ckpt_id = run_id_of(spec.pretrain_spec().resolve(adapter, ds)) if adapter.needs_pretraining else None
-        resolved = spec.resolve(adapter, ds, ckpt_id, split_hash)
+        resolved = spec.resolve(adapter, protocol, ds, ckpt_id, split_hash, backbone_name)
         run_id = run_id_of(resolved)
         if self.store.has(run_id):
             log.info("run %s already finished; skipped", run_id)
             return self.store.read(run_id)
         ckpt_id, ckpt = self.encoder_for(adapter, spec)
         started, t0 = now_iso(), time.perf_counter()
-        seed_everything(spec.seed)
-        encoder = adapter.load_encoder(ckpt, seed=spec.seed).to(self.device)
-        model = SegmentationModel(encoder, NUM_CLASSES).to(self.device)
-        train = self.clouds(ds, train_tokens, schedule.max_points or adapter.config.get("max_points"))
-        val = self.clouds(ds, self.split_tokens(ds, ds.val_split), None)
+        backbone = adapter.load_backbone(backbone_name, ckpt, init_seed=spec.pretrain_seed)
+        seed_everything(spec.seed)  # the head's init and everything downstream follow the run's seed
+        model = task.build_model(backbone, ds).to(self.device)
+        train = self.samples(ds, protocol, train_tokens, train=True)
+        eval_split = ds.val_split if card.eval_split == "val" else ds.train_split
+        evaluation = self.samples(ds, protocol, self.split_tokens(ds, eval_split), train=False)
         work = self.work_dir(run_id)
         work.mkdir(parents=True, exist_ok=True)
-        history = train_segmentation(model, card, schedule, train, spec.seed, self.device, work / "state.pt",
-                                     on_epoch_end=self._epoch_cb(run_id, schedule.epochs))
-        scores, cm = evaluate_segmentation(model, val, self.device, ds.reducer)
-        metrics = {**scores, "confusion_matrix": cm.to_list(), "loss_history": history,
-                   "train_frames": len(train), "val_frames": len(val)}
+        history = train_downstream(protocol, model, train, spec.seed, self.device, work / "state.pt",
+                                   on_epoch_end=self._epoch_cb(run_id, protocol.schedule.epochs))
+        scores = task.evaluate(model, evaluation, self.device, ds)
+        if task.score.name not in scores:
+            raise RuntimeError(f"task {task.name!r} did not return its main score {task.score.name!r}")
+        metrics = {**scores, "loss_history": history, "train_frames": len(train), "eval_frames": len(evaluation)}
         record = RunRecord(
             run_id=run_id, kind="evaluation", method=spec.method, checkpoint=ckpt_id, protocol=card.name,
-            protocol_version=card.version, dataset=ds.name, task=card.task, fraction=spec.fraction, draw=spec.draw,
-            seed=spec.seed, preset=spec.preset, metrics=metrics,
+            protocol_version=card.version, dataset=ds.name, task=task.name, fraction=spec.fraction, draw=spec.draw,
+            seed=spec.seed, pretrain_seed=spec.pretrain_seed, preset=spec.preset, score=task.score, metrics=metrics,
             provenance=collect(resolved_config=resolved, device=self.device, wall_time_s=time.perf_counter() - t0,
                                started_at=started, split_hash=split_hash,
                                checkpoint_sha256=file_sha256(ckpt) if ckpt else None, dataset_version=ds.version),

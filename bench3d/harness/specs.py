@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bench3d.cards import load_protocol_card
 from bench3d.datasets import DatasetSpec
 from bench3d.methods import MethodAdapter
+from bench3d.protocols import ResolvedProtocol
 from bench3d.results.provenance import config_hash
 
 
@@ -42,17 +42,16 @@ class EvalSpec:
         return PretrainSpec(self.method, self.dataset, self.preset, self.pretrain_seed, self.components,
                             self.teacher_checkpoint)
 
-    def resolve(self, adapter: MethodAdapter, dataset: DatasetSpec, checkpoint_id: str | None,
-                split_hash: str) -> dict[str, Any]:
-        card = load_protocol_card(self.protocol)
+    def resolve(self, adapter: MethodAdapter, protocol: ResolvedProtocol, dataset: DatasetSpec,
+                checkpoint_id: str | None, split_hash: str, backbone: str) -> dict[str, Any]:
         return {
             "kind": "evaluation",
             "method": adapter.resolved_config(),
             "checkpoint": checkpoint_id,
-            "protocol": {"name": card.name, "version": card.version, "freeze": card.freeze, "bn_eval": card.bn_eval,
-                         "head": card.head, "ce_weight": card.ce_weight, "lovasz_weight": card.lovasz_weight,
-                         "checkpoint_rule": card.checkpoint_rule,
-                         "schedule": card.schedule(self.preset).model_dump()},
+            # For a method without pretraining this seeds the backbone's init, so both kinds of row vary alike.
+            "pretrain_seed": self.pretrain_seed,
+            "backbone": backbone,
+            "protocol": protocol.as_config(),
             "dataset": dataset.as_config(),
             "fraction": self.fraction,
             "draw": self.draw,

@@ -1,29 +1,34 @@
 """The method adapter contract (torchgeo-bench style).
 
-The public methods do the fixed work — validate components, seed, batch, run the shared Trainer,
-checkpoint and resume, load strictly — and call a few hooks that each method implements:
-`prepare` (one sample's inputs, cached), `loss` (named losses of a batch) and optionally `build_heads`
-(pretraining-only modules, dropped downstream).
+The public methods do the fixed work — validate the preset against the adapter's typed schema and the
+components against the card, seed, batch, run the engine's Trainer, checkpoint and resume, save the
+backbones, load one strictly — and call a few hooks that each method implements: `prepare` (one sample's
+inputs), `loss` (named losses of a batch) and optionally `build_heads` (pretraining-only modules, dropped
+downstream) and `backbone_configs` (which backbones the method provides; default: one LiDAR UNet `lidar`).
 """
 
 from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
+from pydantic import ValidationError
 from torch import nn
 
+from bench3d.cards.loader import schema_error
 from bench3d.cards.schema import MethodCard
 from bench3d.data.nuscenes import NuScenesReader
+from bench3d.engine.seeding import epoch_rng, seed_everything
+from bench3d.engine.trainer import Trainer, build_optimizer, build_scheduler
 from bench3d.errors import ConfigError
-from bench3d.harness.seeding import epoch_rng, seed_everything
-from bench3d.harness.trainer import Trainer, build_optimizer, build_scheduler, save_atomic
-from bench3d.models.encoder import EncoderConfig, LidarEncoder, load_encoder_state
+from bench3d.methods.config import LidarMethodConfig, PretrainingConfig
+from bench3d.models.backbone import Backbone, BackboneConfig, build_backbone
+from bench3d.models.checkpoint import load_backbone_state, save_checkpoint
 from bench3d.models.teacher import ImageTeacher, build_teacher
 
 log = logging.getLogger(__name__)
@@ -42,35 +47,65 @@ class PretrainContext:
 
 
 class MethodAdapter(ABC):
+    """Extension point: one pretraining method. A new method is a subclass registered with
+    `methods.registry.register` plus a card in `methods/<name>.yaml`."""
+
+    #: Registry name; equals the card's `name`.
     name: ClassVar[str]
+    #: Typed schema of the card's presets (unknown keys are errors).
+    config_schema: ClassVar[type[LidarMethodConfig]] = PretrainingConfig
+    #: Whether pretraining needs the frozen 2D teacher (built into `ctx.teacher`).
     uses_teacher: ClassVar[bool] = True
+    #: Config key that sets how many frames one sample spans (the efficiency study sweeps it); None: one frame.
+    frames_knob: ClassVar[str | None] = None
+    #: Component whose off-state recomputes what a cache would keep (the efficiency study compares both).
+    cache_component: ClassVar[str | None] = None
 
     def __init__(self, card: MethodCard, preset: str = "tiny", components: dict[str, bool] | None = None,
                  teacher_checkpoint: str | Path | None = None, overrides: dict[str, Any] | None = None) -> None:
         self.card = card
         self.preset = preset
-        self.config = {**card.preset(preset), **(overrides or {})}
+        values = {**card.preset(preset), **(overrides or {})}
+        try:
+            self.config: Any = self.config_schema.model_validate(values)
+        except ValidationError as exc:
+            raise schema_error(f"{card.source}: preset {preset!r}", exc, self.config_schema) from None
         declared = {c.name: c.default for c in card.components}
         unknown = sorted(set(components or {}) - set(declared))
         if unknown:
             raise ConfigError(f"method {card.name!r} has no component(s) {unknown}; declared: {sorted(declared)}")
         self.components = {**declared, **(components or {})}
         self.teacher_checkpoint = str(teacher_checkpoint) if teacher_checkpoint else None
+        provided = set(self.backbone_configs())
+        if not set(card.pretrains) <= provided:
+            raise ConfigError(f"{card.source}: `pretrains` names {sorted(set(card.pretrains) - provided)}, but the "
+                              f"{self.name!r} adapter provides backbones {sorted(provided)}")
 
     # ---- identity ---------------------------------------------------------------------------------
     @property
     def needs_pretraining(self) -> bool:
-        return self.card.pretrains != "none"
+        return bool(self.card.pretrains)
 
     def resolved_config(self) -> dict[str, Any]:
-        return {"method": self.card.name, "preset": self.preset, "config": self.config,
+        return {"method": self.card.name, "preset": self.preset, "config": self.config.model_dump(),
                 "components": self.components, "teacher_checkpoint": self.teacher_checkpoint}
 
-    def encoder_config(self) -> EncoderConfig:
-        return EncoderConfig.from_method_config(self.config)
+    def backbone_configs(self) -> dict[str, BackboneConfig]:
+        """The backbones this method provides downstream, by name."""
+        return {"lidar": self.config.lidar_backbone()}
+
+    def backbone_for(self, modalities: Collection[str]) -> str:
+        """The name of the one backbone whose modality is in `modalities` (a task's `consumes`)."""
+        configs = self.backbone_configs()
+        names = [n for n, c in configs.items() if c.modality in modalities]
+        if len(names) != 1:
+            have = {n: c.modality for n, c in configs.items()}
+            raise ConfigError(f"method {self.name!r} provides backbones {have}; the task consumes "
+                              f"{sorted(modalities)}, so {'none' if not names else 'several'} match")
+        return names[0]
 
     # ---- hooks --------------------------------------------------------------------------------------
-    def build_heads(self, encoder: LidarEncoder, ctx: PretrainContext) -> nn.Module:
+    def build_heads(self, backbones: nn.ModuleDict, ctx: PretrainContext) -> nn.Module:
         """Pretraining-only modules (projection heads, ...); not part of the downstream backbone."""
         return nn.ModuleDict()
 
@@ -79,7 +114,7 @@ class MethodAdapter(ABC):
         """Inputs of one training sample (cached across epochs)."""
 
     @abstractmethod
-    def loss(self, encoder: LidarEncoder, heads: nn.Module, items: list[Any], ctx: PretrainContext,
+    def loss(self, backbones: nn.ModuleDict, heads: nn.Module, items: list[Any], ctx: PretrainContext,
              rng: torch.Generator) -> dict[str, torch.Tensor]:
         """Named losses of one batch; their sum is minimised."""
 
@@ -89,11 +124,15 @@ class MethodAdapter(ABC):
     def warm_cache(self, ctx: PretrainContext, prepared: Any) -> None:
         """Load from disk whatever else a step on `prepared` reads, so timed steps measure compute only."""
 
+    def cost_report(self) -> dict[str, float]:
+        """Counters of the method's own caches since the last `on_epoch_start` (hits, misses, ...)."""
+        return {}
+
     # ---- fixed work ---------------------------------------------------------------------------------
     def batch_order(self, ctx: PretrainContext, epoch: int) -> list[list[str]]:
         """Shuffled batches of anchor tokens, from (seed, epoch) so a resumed run replays them."""
         order = epoch_rng(ctx.seed, epoch).permutation(len(ctx.sample_tokens))
-        bs = int(self.config.get("batch_size", 1))
+        bs = self.config.batch_size
         tokens = [ctx.sample_tokens[i] for i in order]
         return [tokens[i:i + bs] for i in range(0, len(tokens), bs)]
 
@@ -101,11 +140,11 @@ class MethodAdapter(ABC):
                  on_epoch_end: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, Any]:
         """Pretrain on `ctx.sample_tokens`; write the final checkpoint; resumable from `<path>.state`."""
         if not self.needs_pretraining:
-            raise ConfigError(f"method {self.card.name!r} has no pretraining (card field `pretrains: none`)")
+            raise ConfigError(f"method {self.card.name!r} has no pretraining (card field `pretrains: []`)")
         seed_everything(ctx.seed)
-        encoder, heads, model, optimizer = self.build_training(ctx)
-        epochs = int(self.config["epochs"])
-        scheduler = build_scheduler(optimizer, self.config.get("schedule", "cosine"), epochs)
+        backbones, heads, model, optimizer = self.build_training(ctx)
+        epochs = self.config.epochs
+        scheduler = build_scheduler(optimizer, self.config.schedule, epochs)
         state_path = checkpoint_path.with_name(checkpoint_path.name + ".state")
         trainer = Trainer(model, optimizer, scheduler, epochs, state_path)
         items: dict[str, Any] = {}
@@ -121,34 +160,40 @@ class MethodAdapter(ABC):
             for tokens in self.batch_order(ctx, epoch):
                 yield [load(t) for t in tokens], gen
 
-        state = trainer.fit(batches, lambda b: self.loss(encoder, heads, b[0], ctx, b[1]), on_epoch_end)
-        save_atomic({"method": self.card.name, "config": self.resolved_config(),
-                     "encoder": encoder.state_dict(), "encoder_config": self.encoder_config().model_dump(),
-                     "heads": heads.state_dict()}, checkpoint_path)
+        state = trainer.fit(batches, lambda b: self.loss(backbones, heads, b[0], ctx, b[1]), on_epoch_end)
+        save_checkpoint(checkpoint_path, self.card.name, self.resolved_config(), dict(backbones.items()), heads)
         state_path.unlink(missing_ok=True)
         return {"epochs": state.epoch, "loss_history": state.history,
                 "final_loss": sum(state.history[-1].values()) if state.history else float("nan")}
 
-    def build_training(self, ctx: PretrainContext) -> tuple[LidarEncoder, nn.Module, nn.Module, torch.optim.Optimizer]:
-        """Teacher (into ctx), encoder, pretraining heads, their container and the optimiser."""
-        if self.uses_teacher and ctx.teacher is None:
-            ctx.teacher = build_teacher(self.teacher_checkpoint, **self.config.get("teacher", {})).to(ctx.device)
-        encoder = LidarEncoder(self.encoder_config()).to(ctx.device)
-        heads = self.build_heads(encoder, ctx).to(ctx.device)
-        model = nn.ModuleDict({"encoder": encoder, "heads": heads})
-        optimizer = build_optimizer([{"params": list(model.parameters())}], self.config.get("optimizer", "adamw"),
-                                    float(self.config["lr"]), momentum=float(self.config.get("momentum", 0.9)),
-                                    dampening=float(self.config.get("dampening", 0.0)),
-                                    weight_decay=float(self.config.get("weight_decay", 0.0)))
-        return encoder, heads, model, optimizer
+    def build_backbones(self) -> nn.ModuleDict:
+        return nn.ModuleDict({name: build_backbone(cfg) for name, cfg in self.backbone_configs().items()})
 
-    def load_encoder(self, checkpoint: Path | None, seed: int = 0) -> LidarEncoder:
-        """The downstream backbone: pretrained weights loaded strictly, or a seeded random init."""
-        torch.manual_seed(seed)
-        encoder = LidarEncoder(self.encoder_config())
+    def build_training(self, ctx: PretrainContext) -> tuple[nn.ModuleDict, nn.Module, nn.Module, torch.optim.Optimizer]:
+        """Teacher (into ctx), backbones, pretraining heads, their container and the optimiser."""
+        cfg: PretrainingConfig = self.config
+        if self.uses_teacher and ctx.teacher is None:
+            ctx.teacher = build_teacher(self.teacher_checkpoint, **cfg.teacher.model_dump()).to(ctx.device)
+        backbones = self.build_backbones().to(ctx.device)
+        heads = self.build_heads(backbones, ctx).to(ctx.device)
+        model = nn.ModuleDict({"backbones": backbones, "heads": heads})
+        optimizer = build_optimizer([{"params": list(model.parameters())}], cfg.optimizer, cfg.lr,
+                                    momentum=cfg.momentum, dampening=cfg.dampening, weight_decay=cfg.weight_decay)
+        return backbones, heads, model, optimizer
+
+    def load_backbone(self, name: str, checkpoint: Path | None, init_seed: int = 0) -> Backbone:
+        """Backbone `name` for downstream use: pretrained weights loaded strictly, or — for a method that
+        pretrains nothing — a random init seeded by `init_seed` (the run's pretraining seed)."""
+        configs = self.backbone_configs()
+        if name not in configs:
+            raise ConfigError(f"method {self.name!r} has no backbone {name!r}; it provides {sorted(configs)}")
+        torch.manual_seed(init_seed)
+        backbone = build_backbone(configs[name])
+        if name not in self.card.pretrains:
+            if checkpoint is not None:
+                raise ConfigError(f"method {self.name!r} does not pretrain backbone {name!r}; no checkpoint applies")
+            return backbone
         if checkpoint is None:
-            if self.needs_pretraining:
-                raise ConfigError(f"method {self.card.name!r} needs a pretraining checkpoint; run `bench3d pretrain` first")
-            return encoder
-        load_encoder_state(encoder, checkpoint, allowed=self.card.checkpoint_key_exceptions)
-        return encoder
+            raise ConfigError(f"method {self.card.name!r} needs a pretraining checkpoint; run `bench3d pretrain` first")
+        load_backbone_state(backbone, checkpoint, name, allowed=self.card.checkpoint_key_exceptions)
+        return backbone

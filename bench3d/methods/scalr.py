@@ -15,22 +15,23 @@ from torch import nn
 from bench3d.methods.base import MethodAdapter, PretrainContext
 from bench3d.methods.distill import ImageLidarItem, prepare_image_lidar, teacher_targets
 from bench3d.methods.registry import register
-from bench3d.models.encoder import LidarEncoder
 
 
 @register
 class ScaLR(MethodAdapter):
+    """Pretrains the `lidar` backbone by normalised point-to-pixel feature regression."""
+
     name = "scalr"
 
-    def build_heads(self, encoder: LidarEncoder, ctx: PretrainContext) -> nn.Module:
-        return nn.ModuleDict({"projection": nn.Linear(encoder.out_dim, ctx.teacher.dim)})
+    def build_heads(self, backbones: nn.ModuleDict, ctx: PretrainContext) -> nn.Module:
+        return nn.ModuleDict({"projection": nn.Linear(backbones["lidar"].out_channels, ctx.teacher.dim)})
 
     def prepare(self, ctx: PretrainContext, sample_token: str) -> Any:
-        return prepare_image_lidar(ctx, sample_token, self.config.get("max_points"))
+        return prepare_image_lidar(ctx, sample_token, self.config.max_points)
 
-    def loss(self, encoder: LidarEncoder, heads: nn.Module, items: list[ImageLidarItem], ctx: PretrainContext,
+    def loss(self, backbones: nn.ModuleDict, heads: nn.Module, items: list[ImageLidarItem], ctx: PretrainContext,
              rng: torch.Generator) -> dict[str, torch.Tensor]:
-        feats = encoder([it.points.to(ctx.device) for it in items])
+        feats = backbones["lidar"]([it.points.to(ctx.device) for it in items])
         losses = []
         for item, f in zip(items, feats):
             if len(item.point_index) == 0:

@@ -13,14 +13,27 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+from pydantic import Field
 from torch import nn
 
 from bench3d.methods.base import MethodAdapter, PretrainContext
+from bench3d.methods.config import PretrainingConfig, Settings
 from bench3d.methods.contrastive import info_nce, segment_mean
 from bench3d.methods.distill import ImageLidarItem, prepare_image_lidar
 from bench3d.methods.registry import register
 from bench3d.methods.superpixels import slic_superpixels
-from bench3d.models.encoder import LidarEncoder
+
+
+class SlicConfig(Settings):
+    n_segments: int = Field(150, gt=0)
+    compactness: float = Field(6.0, gt=0)
+    sigma: float = Field(3.0, ge=0)
+
+
+class SlidrConfig(PretrainingConfig):
+    projection_dim: int = Field(64, gt=0)  # shared embedding of point and pixel features
+    temperature: float = Field(0.07, gt=0)
+    slic: SlicConfig = SlicConfig()
 
 
 @dataclass
@@ -57,22 +70,25 @@ def superpixel_pairs(item: SuperpixelItem, point_feats: torch.Tensor, pixel_feat
 
 @register
 class SLidR(MethodAdapter):
-    name = "slidr"
+    """Pretrains the `lidar` backbone by superpixel-pooled InfoNCE against a frozen 2D teacher."""
 
-    def build_heads(self, encoder: LidarEncoder, ctx: PretrainContext) -> nn.Module:
-        dim = int(self.config.get("projection_dim", 64))
-        return nn.ModuleDict({"point": nn.Linear(encoder.out_dim, dim),
+    name = "slidr"
+    config_schema = SlidrConfig
+
+    def build_heads(self, backbones: nn.ModuleDict, ctx: PretrainContext) -> nn.Module:
+        dim = self.config.projection_dim
+        return nn.ModuleDict({"point": nn.Linear(backbones["lidar"].out_channels, dim),
                               "pixel": nn.Conv2d(ctx.teacher.dim, dim, kernel_size=1)})
 
     def prepare(self, ctx: PretrainContext, sample_token: str) -> SuperpixelItem:
-        frame = prepare_image_lidar(ctx, sample_token, self.config.get("max_points"))
-        slic_cfg = self.config.get("slic", {})
+        frame = prepare_image_lidar(ctx, sample_token, self.config.max_points)
+        slic_cfg = self.config.slic.model_dump()
         segments = torch.from_numpy(np.stack([slic_superpixels(img.numpy(), **slic_cfg) for img in frame.images]))
         return SuperpixelItem(frame, segments, int(segments.max()) + 1)
 
-    def loss(self, encoder: LidarEncoder, heads: nn.Module, items: list[SuperpixelItem], ctx: PretrainContext,
+    def loss(self, backbones: nn.ModuleDict, heads: nn.Module, items: list[SuperpixelItem], ctx: PretrainContext,
              rng: torch.Generator) -> dict[str, torch.Tensor]:
-        feats = encoder([it.frame.points.to(ctx.device) for it in items])
+        feats = backbones["lidar"]([it.frame.points.to(ctx.device) for it in items])
         keys, queries = [], []
         for item, f in zip(items, feats):
             fr = item.frame
@@ -83,4 +99,4 @@ class SLidR(MethodAdapter):
             k, q = superpixel_pairs(item, points, pixels)
             keys.append(k)
             queries.append(q)
-        return {"superpixel_nce": info_nce(torch.cat(keys), torch.cat(queries), float(self.config.get("temperature", 0.07)))}
+        return {"superpixel_nce": info_nce(torch.cat(keys), torch.cat(queries), self.config.temperature)}

@@ -10,14 +10,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench3d.harness.ablation import FULL
-from bench3d.reports.stats import mean_ci95
-from bench3d.results import RunRecord
+from bench3d.reports.stats import mean_ci95, score_of
+from bench3d.results import RunRecord, ScoreSpec
+
+FULL = "full"  # the variant with every component on; deltas are taken against it
 
 
-def ablation_frame(records: dict[str, list[RunRecord]], metric: str = "miou") -> pd.DataFrame:
+def ablation_frame(records: dict[str, list[RunRecord]], metric: str) -> pd.DataFrame:
     def by_key(recs: list[RunRecord]) -> dict[tuple, float]:
-        return {(r.fraction, r.draw, r.seed): float(r.metrics[metric]) for r in recs}
+        return {(r.pretrain_seed, r.fraction, r.draw, r.seed): float(r.metrics[metric]) for r in recs}
 
     full = by_key(records[FULL])
     rows = []
@@ -31,14 +32,19 @@ def ablation_frame(records: dict[str, list[RunRecord]], metric: str = "miou") ->
     return pd.DataFrame(rows)
 
 
-def write_ablation_report(records: dict[str, list[RunRecord]], method: str, protocol: str, out_dir: Path,
-                          metric: str = "miou") -> tuple[list[Path], str]:
-    df = ablation_frame(records, metric)
-    lines = [f"**Ablation of {method}: {protocol} {metric} (%), mean ± 95 % CI; Δ = paired difference to full**",
-             "", "| variant | runs | mIoU | Δ vs full |", "|---|---|---|---|"]
+def write_ablation_report(records: dict[str, list[RunRecord]], method: str, protocol: str,
+                          out_dir: Path) -> tuple[list[Path], str]:
+    score: ScoreSpec = score_of([r for recs in records.values() for r in recs])
+    df = ablation_frame(records, score.name)
+    scale = 100.0 if score.percent else 1.0
+    better = "higher" if score.higher_is_better else "lower"
+    lines = [f"**Ablation of {method}: {protocol} {score.label}, mean ± 95 % CI over pretraining seeds × seeds × "
+             f"draws; Δ = paired difference to full ({better} is better)**",
+             "", f"| variant | runs | {score.label} | Δ vs full |", "|---|---|---|---|"]
+
     def pm(mean: float, ci: float, sign: str = "") -> str:
         # A single run has no interval: show the value alone rather than "± nan".
-        return f"{100 * mean:{sign}.2f}" + ("" if ci != ci else f" ± {100 * ci:.2f}")
+        return f"{scale * mean:{sign}.2f}" + ("" if ci != ci else f" ± {scale * ci:.2f}")
 
     for r in df.itertuples():
         delta = "–" if r.variant == FULL else pm(r.delta, r.delta_ci95, "+")

@@ -1,22 +1,33 @@
-"""Write the comparison table of a results store as Markdown, LaTeX and CSV."""
+"""Write the comparison table of a results store as Markdown, LaTeX and CSV (one task at a time)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from bench3d.reports.stats import summarise_runs
+from bench3d.reports.stats import score_of, summarise_runs
 from bench3d.reports.table import build_table
-from bench3d.results import load
+from bench3d.results import ResultsStore
+from bench3d.results.store import records_to_frame
+from bench3d.tasks import registered_tasks
 
 
-def write_comparison(store: str | Path | None, dataset: str, out_dir: Path,
-                     reference: list[str] | None = None) -> tuple[list[Path], str]:
-    df = load(store)
-    df = df[(df.dataset == dataset) & (df.kind == "evaluation")]
-    if df.empty:
+def write_comparison(store: str | Path | None, dataset: str, out_dir: Path, reference: list[str] | None = None,
+                     task: str | None = None) -> tuple[list[Path], str]:
+    """Table of the evaluation runs of `dataset` (and `task`; needed when the store holds several tasks)."""
+    records = [r for r in ResultsStore(store).records() if r.dataset == dataset and r.kind == "evaluation"]
+    tasks = sorted({r.task for r in records})
+    if not records:
         raise ValueError(f"no evaluation runs for dataset {dataset!r} in {store or 'results/'}; run `bench3d run` first")
-    summary = summarise_runs(df)
-    table = build_table(summary, dataset=dataset, reference_methods=reference)
+    if task is None and len(tasks) > 1:
+        raise ValueError(f"the store holds runs of tasks {tasks} on {dataset!r}; choose one with --task")
+    task = task or tasks[0]
+    records = [r for r in records if r.task == task]
+    if not records:
+        raise ValueError(f"no runs of task {task!r} on {dataset!r}; tasks in the store: {tasks}")
+    score = score_of(records)
+    summary = summarise_runs(records_to_frame(records), score.name)
+    task_cls = registered_tasks().get(task)
+    table = build_table(summary, dataset, task, score, task_cls.reference_table if task_cls else None, reference)
     out_dir.mkdir(parents=True, exist_ok=True)
     md = table.to_markdown()
     paths = [out_dir / "table.md", out_dir / "table.tex", out_dir / "table.csv", out_dir / "table_runs.csv"]

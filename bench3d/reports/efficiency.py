@@ -18,18 +18,18 @@ def efficiency_frame(records: list[RunRecord]) -> pd.DataFrame:
     rows = []
     for r in records:
         m = r.metrics
-        bank = m.get("memory_bank")
+        state = m.get("cache_on")
         rows.append({
             "method": r.method, "frames": m["frames"], "status": m["status"],
-            "memory_bank": "–" if bank is None else ("on" if bank else "off"),
+            "cache": "–" if state is None else f"{m['cache_component']} {'on' if state else 'off'}",
             "step_time_s": m.get("step_time_median_s"), "p25_s": m.get("step_time_p25_s"), "p75_s": m.get("step_time_p75_s"),
             "peak_memory_mb": m.get("peak_allocated_mb", m.get("peak_rss_mb")), "device": r.provenance.device,
             "run_id": r.run_id,
         })
-    df = pd.DataFrame(rows).sort_values(["method", "memory_bank", "frames"]).reset_index(drop=True)
-    base = df[df.frames == 1].set_index(["method", "memory_bank"])["step_time_s"]
+    df = pd.DataFrame(rows).sort_values(["method", "cache", "frames"]).reset_index(drop=True)
+    base = df[df.frames == 1].set_index(["method", "cache"])["step_time_s"]
     df["time_vs_1_frame"] = [
-        row.step_time_s / base.get((row.method, row.memory_bank), float("nan")) if row.status == "ok" else float("nan")
+        row.step_time_s / base.get((row.method, row.cache), float("nan")) if row.status == "ok" else float("nan")
         for row in df.itertuples()
     ]
     return df
@@ -45,12 +45,12 @@ def write_efficiency_report(records: list[RunRecord], out_dir: Path) -> tuple[li
     pub = published_efficiency()
     out_dir.mkdir(parents=True, exist_ok=True)
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    for (method, bank), g in df[df.status == "ok"].groupby(["method", "memory_bank"]):
-        label = f"{method}" + ("" if bank == "–" else f" (bank {bank})")
+    for (method, bank), g in df[df.status == "ok"].groupby(["method", "cache"]):
+        label = f"{method}" + ("" if bank == "–" else f" ({bank})")
         axes[0].errorbar(g.frames, g.step_time_s, yerr=[g.step_time_s - g.p25_s, g.p75_s - g.step_time_s],
                          marker="o", capsize=3, label=label)
         axes[1].plot(g.frames, g.peak_memory_mb, marker="o", label=label)
-    for (method, bank), g in df[df.status == "oom"].groupby(["method", "memory_bank"]):
+    for (method, bank), g in df[df.status == "oom"].groupby(["method", "cache"]):
         axes[1].scatter(g.frames, [axes[1].get_ylim()[1]] * len(g), marker="x", color="red", label=f"{method} OOM")
     axes[0].set(xlabel="frames", ylabel="median step time (s)", title="measured: time per step")
     axes[1].set(xlabel="frames", ylabel="peak memory (MB)", title="measured: peak memory per step")
@@ -70,11 +70,11 @@ def write_efficiency_report(records: list[RunRecord], out_dir: Path) -> tuple[li
     png, md, csv = out_dir / "efficiency.png", out_dir / "efficiency.md", out_dir / "efficiency.csv"
     fig.savefig(png, dpi=110)
     plt.close(fig)
-    cols = ["method", "memory_bank", "frames", "status", "step_time_s", "time_vs_1_frame", "peak_memory_mb", "device"]
+    cols = ["method", "cache", "frames", "status", "step_time_s", "time_vs_1_frame", "peak_memory_mb", "device"]
     lines = ["**Pretraining cost per step (measured here)**", "",
              "Median step time over the timed steps (data preloaded; GPU synchronised). Peak memory: CUDA "
              "max allocated on a GPU; on CPU the process's peak RSS during the step (it includes the process's "
-             "resident baseline). `time_vs_1_frame` divides by the 1-frame time of the same bank setting.", "", "| " + " | ".join(cols) + " |",
+             "resident baseline). `time_vs_1_frame` divides by the 1-frame time of the same cache setting.", "", "| " + " | ".join(cols) + " |",
              "|" + "---|" * len(cols)]
     for row in df[cols].itertuples(index=False):
         lines.append("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row) + " |")

@@ -1,4 +1,5 @@
-"""Mean and 95 % confidence interval over seeds x draws (Student t, as small-n benchmark tables need)."""
+"""Mean and 95 % confidence interval over pretraining seeds x downstream seeds x draws (Student t, as small-n
+benchmark tables need), and the main score of a set of records."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import math
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from bench3d.results import RunRecord, ScoreSpec
+from bench3d.tasks import task_class
 
 
 def mean_ci95(values: np.ndarray | list[float]) -> tuple[float, float, int]:
@@ -23,13 +27,26 @@ def mean_ci95(values: np.ndarray | list[float]) -> tuple[float, float, int]:
     return mean, half, n
 
 
-def summarise_runs(df: pd.DataFrame, metric: str = "miou", by: tuple[str, ...] = ("method", "protocol", "fraction")) -> pd.DataFrame:
-    """One row per group with mean, std, ci95 and n of `metric` over its runs (seeds x draws)."""
+def score_of(records: list[RunRecord]) -> ScoreSpec:
+    """The one main score of these records (from the records; records older than schema 1.1 ask the task)."""
+    specs = {r.score if r.score is not None else task_class(r.task).score for r in records}
+    if len(specs) != 1:
+        raise ValueError(f"records mix main scores {sorted(s.name for s in specs)}; report one task at a time")
+    return specs.pop()
+
+
+COUNT_COLUMNS = {"pretrain_seed": "n_pretrain_seeds", "seed": "n_seeds", "draw": "n_draws"}
+
+
+def summarise_runs(df: pd.DataFrame, metric: str, by: tuple[str, ...] = ("method", "protocol", "fraction")) -> pd.DataFrame:
+    """One row per group with mean, std, ci95 and n of `metric` over its runs (pretraining seeds x seeds x
+    draws), how many distinct values of each went in, and the run ids."""
     sel = df[(df["metric"] == metric) & (df["kind"] == "evaluation")]
     rows = []
     for key, group in sel.groupby(list(by), dropna=False, sort=True):
         mean, half, n = mean_ci95(group["value"].to_numpy())
         std = float(group["value"].std(ddof=1)) if n > 1 else math.nan
-        rows.append({**dict(zip(by, key)), "mean": mean, "std": std, "ci95": half, "n": n,
+        counts = {out: int(group[col].nunique(dropna=False)) for col, out in COUNT_COLUMNS.items()}
+        rows.append({**dict(zip(by, key)), "mean": mean, "std": std, "ci95": half, "n": n, **counts,
                      "run_ids": ",".join(sorted(group["run_id"]))})
-    return pd.DataFrame(rows, columns=[*by, "mean", "std", "ci95", "n", "run_ids"])
+    return pd.DataFrame(rows, columns=[*by, "mean", "std", "ci95", "n", *COUNT_COLUMNS.values(), "run_ids"])

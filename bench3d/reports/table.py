@@ -1,7 +1,9 @@
 """Comparison tables: methods x (protocol, fraction), mean +- 95 % CI, with published reference rows.
 
-Measured rows and reference rows are kept in separate blocks: a reference number is never placed in a
-measured row, and every measured cell traces back to the run ids in the summary.
+Task-agnostic: the main score, its label, its direction (best is the highest or the lowest) and whether it
+prints as a percentage come from the task's `ScoreSpec`. Measured rows and reference rows are kept in
+separate blocks: a reference number is never placed in a measured row, and every measured cell traces back
+to the run ids in the summary.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from dataclasses import dataclass
 from importlib import resources
 
 import pandas as pd
+
+from bench3d.results import ScoreSpec
 
 # Published-table columns -> (protocol, fraction) of our protocol cards.
 REFERENCE_COLUMNS = {
@@ -30,10 +34,11 @@ def column_label(protocol: str, fraction: float) -> str:
 
 @dataclass
 class ComparisonTable:
-    measured: pd.DataFrame  # index method, columns labels; cells (mean, ci95, n) in percent
-    reference: pd.DataFrame  # index "method (backbone)", same columns; published values in percent
+    measured: pd.DataFrame  # index method, columns labels; cells (mean, ci95, n) in display units
+    reference: pd.DataFrame  # index "method (backbone)", same columns; published values in display units
     dataset: str
-    metric: str
+    task: str
+    score: ScoreSpec
 
     def _cell(self, value: tuple[float, float, int] | float) -> str:
         if isinstance(value, tuple):
@@ -45,19 +50,26 @@ class ComparisonTable:
 
     def _best(self) -> dict[str, str]:
         best = {}
+        pick = max if self.score.higher_is_better else min
         for col in self.measured.columns:
             means = {m: v[0] for m, v in self.measured[col].items() if isinstance(v, tuple) and not math.isnan(v[0])}
             if means:
-                best[col] = max(means, key=means.get)
+                best[col] = pick(means, key=means.get)
         return best
 
     def to_markdown(self) -> str:
         cols = list(self.measured.columns)
         best = self._best()
-        lines = [f"**{self.dataset}: {self.metric} (%), mean ± 95 % CI over seeds × draws**", "",
+        better = "higher" if self.score.higher_is_better else "lower"
+        lines = [f"**{self.dataset}, {self.task}: {self.score.label}, mean ± 95 % CI over pretraining seeds × seeds × "
+                 f"draws; (n) = runs per cell; {better} is better, best in bold**", "",
                  "| method | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
         for method, row in self.measured.iterrows():
-            cells = [f"**{self._cell(row[c])}**" if best.get(c) == method else self._cell(row[c]) for c in cols]
+            cells = []
+            for c in cols:
+                text = self._cell(row[c])
+                text = f"**{text}**" if best.get(c) == method else text
+                cells.append(text if row[c][2] == 0 else f"{text} ({row[c][2]})")
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
         if not self.reference.empty:
             lines += ["", "*Published reference (nuScenes val, from the papers; not measured here):*", "",
@@ -96,22 +108,26 @@ class ComparisonTable:
         return pd.DataFrame(rows).to_csv(index=False)
 
 
-def published_lidarseg() -> pd.DataFrame:
-    with resources.files("bench3d.reference").joinpath("published_lidarseg.csv").open() as f:
+def published_table(name: str) -> pd.DataFrame:
+    with resources.files("bench3d.reference").joinpath(name).open() as f:
         return pd.read_csv(f)
 
 
-def build_table(summary: pd.DataFrame, dataset: str, metric: str = "mIoU",
+def build_table(summary: pd.DataFrame, dataset: str, task: str, score: ScoreSpec, reference_table: str | None = None,
                 reference_methods: list[str] | None = None) -> ComparisonTable:
-    """`summary` from stats.summarise_runs (values as fractions); reference rows for the named methods."""
+    """`summary` from stats.summarise_runs (raw values); reference rows for the named methods, from the task's
+    published table (in the same units as the printed score)."""
+    scale = 100.0 if score.percent else 1.0
     measured: dict[str, dict[str, tuple[float, float, int]]] = {}
     for _, r in summary.iterrows():
         col = column_label(r["protocol"], float(r["fraction"]))
-        measured.setdefault(r["method"], {})[col] = (100 * r["mean"], 100 * r["ci95"], int(r["n"]))
+        measured.setdefault(r["method"], {})[col] = (scale * r["mean"], scale * r["ci95"], int(r["n"]))
     cols = sorted({c for row in measured.values() for c in row}, key=_column_order)
     measured_df = pd.DataFrame.from_dict(measured, orient="index").reindex(columns=cols)
     measured_df = measured_df.map(lambda v: v if isinstance(v, tuple) else (math.nan, math.nan, 0))
-    ref = published_lidarseg()
+    if reference_table is None or reference_methods == []:
+        return ComparisonTable(measured_df, pd.DataFrame(columns=cols), dataset, task, score)
+    ref = published_table(reference_table)
     if reference_methods is not None:
         wanted = {m.lower() for m in reference_methods}
         ref = ref[ref["method"].str.lower().isin(wanted)]
@@ -121,9 +137,9 @@ def build_table(summary: pd.DataFrame, dataset: str, metric: str = "mIoU",
         ref_rows[label] = {column_label(*REFERENCE_COLUMNS[k]): r[k] for k in REFERENCE_COLUMNS
                            if column_label(*REFERENCE_COLUMNS[k]) in cols}
     reference_df = pd.DataFrame.from_dict(ref_rows, orient="index").reindex(columns=cols)
-    return ComparisonTable(measured=measured_df, reference=reference_df, dataset=dataset, metric=metric)
+    return ComparisonTable(measured_df, reference_df, dataset, task, score)
 
 
-def _column_order(label: str) -> tuple[int, float]:
-    kind, pct = label.split(" ")
-    return (0 if kind == "LP" else 1, float(pct.rstrip("%")))
+def _column_order(label: str) -> tuple[int, str, float]:
+    kind, _, pct = label.rpartition(" ")
+    return (0 if kind == "LP" else 1, kind, float(pct.rstrip("%")))

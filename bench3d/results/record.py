@@ -6,7 +6,19 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-RECORD_SCHEMA_VERSION = "1.0"
+RECORD_SCHEMA_VERSION = "1.1"  # 1.1: pretrain_seed and score
+
+
+class ScoreSpec(BaseModel):
+    """A task's main score: the metric key, how tables label it, its direction and whether it is a fraction
+    printed as a percentage."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    label: str
+    higher_is_better: bool
+    percent: bool = False
 
 
 class Provenance(BaseModel):
@@ -44,6 +56,8 @@ class RunRecord(BaseModel):
     fraction: float | None = None
     draw: int | None = None
     seed: int
+    pretrain_seed: int | None = None  # the pretraining seed; for a baseline without pretraining, its init seed
     preset: str
+    score: ScoreSpec | None = None  # the task's main score (evaluation records)
     metrics: dict[str, Any]
     provenance: Provenance

@@ -78,8 +78,10 @@ def records_to_frame(records: list[RunRecord]) -> pd.DataFrame:
         base = {
             "run_id": r.run_id, "kind": r.kind, "method": r.method, "checkpoint": r.checkpoint,
             "protocol": r.protocol, "protocol_version": r.protocol_version, "dataset": r.dataset,
-            "task": r.task, "fraction": r.fraction, "draw": r.draw, "seed": r.seed, "preset": r.preset,
-            "reducer": r.metrics.get("reducer"),
+            "task": r.task, "fraction": r.fraction, "draw": r.draw, "seed": r.seed, "pretrain_seed": r.pretrain_seed,
+            "preset": r.preset, "reducer": r.metrics.get("reducer"),
+            "score": r.score.name if r.score else None,
+            "higher_is_better": r.score.higher_is_better if r.score else None,
         }
         for name, value in r.metrics.items():
             if isinstance(value, bool) or not isinstance(value, int | float):
@@ -88,7 +90,8 @@ def records_to_frame(records: list[RunRecord]) -> pd.DataFrame:
         for cls, value in (r.metrics.get("iou_per_class") or {}).items():
             rows.append({**base, "metric": f"iou/{cls}", "value": float("nan") if value is None else float(value)})
     columns = ["run_id", "kind", "method", "checkpoint", "protocol", "protocol_version", "dataset", "task",
-               "fraction", "draw", "seed", "preset", "reducer", "metric", "value"]
+               "fraction", "draw", "seed", "pretrain_seed", "preset", "reducer", "score", "higher_is_better",
+               "metric", "value"]
     return pd.DataFrame(rows, columns=columns)
 
 

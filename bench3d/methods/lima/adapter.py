@@ -19,42 +19,39 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench3d.harness.seeding import epoch_rng
+from bench3d.engine.seeding import epoch_rng
 from bench3d.methods.base import MethodAdapter, PretrainContext
 from bench3d.methods.contrastive import info_nce
 from bench3d.methods.distill import ImageLidarItem, prepare_image_lidar, teacher_targets
 from bench3d.methods.lima.aggregation import aggregate_views
+from bench3d.methods.lima.config import LimaConfig
 from bench3d.methods.lima.memory import CrossSequenceQueue, FifoBank, FrameTargets
 from bench3d.methods.lima.propagation import fuse, propagate, to_current
 from bench3d.methods.registry import register
-from bench3d.models.encoder import LidarEncoder
-
-MAX_FRAMES = 8
-
-
 @register
 class LiMA(MethodAdapter):
+    """Pretrains the `lidar` backbone on memory-enhanced targets over T frames (module docstring)."""
+
     name = "lima"
+    config_schema = LimaConfig
+    frames_knob = "frames"
+    cache_component = "memory_bank"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        frames = int(self.config.get("frames", 6))
-        if not 1 <= frames <= MAX_FRAMES:
-            from bench3d.errors import ConfigError
-
-            raise ConfigError(f"lima: `frames` must be 1..{MAX_FRAMES}, got {frames}")
-        self.frames = frames
+        self.frames = self.config.frames
         self.bank = FifoBank(0)
         self.queue = CrossSequenceQueue(0, 1)
 
     # ---- data order: sequences side by side, frames in time order ---------------------------------
     def batch_order(self, ctx: PretrainContext, epoch: int) -> list[list[str]]:
+        wanted = set(ctx.sample_tokens)  # once, not per token
         by_scene: dict[str, list[str]] = {}
         for seq in ctx.reader.sequences():
-            by_scene[seq.name] = [t for t in seq.sample_tokens if t in set(ctx.sample_tokens)]
+            by_scene[seq.name] = [t for t in seq.sample_tokens if t in wanted]
         scenes = [s for s in sorted(by_scene) if by_scene[s]]
         order = [scenes[i] for i in epoch_rng(ctx.seed, epoch).permutation(len(scenes))]
-        streams = max(1, int(self.config.get("batch_size", 1)))
+        streams = self.config.batch_size
         pending = deque(list(by_scene[s]) for s in order)
         active: list[list[str]] = []
         batches = []
@@ -69,23 +66,25 @@ class LiMA(MethodAdapter):
     def on_epoch_start(self, ctx: PretrainContext, epoch: int) -> None:
         # Fresh memories each epoch: a run resumed at an epoch boundary sees exactly what it would have.
         self.bank = FifoBank(self.bank_capacity())
-        cs = self.config.get("cross_sequence", {})
-        self.queue = CrossSequenceQueue(int(cs.get("queue", 4096)) if self.components["cross_sequence_memory"] else 0,
-                                        ctx.teacher.dim)
+        cs = self.config.cross_sequence
+        self.queue = CrossSequenceQueue(cs.queue if self.components["cross_sequence_memory"] else 0, ctx.teacher.dim)
 
     def bank_capacity(self) -> int:
         if not self.components["memory_bank"]:
             return 0
-        return max(1, int(self.config.get("batch_size", 1))) * self.frames
+        return self.config.batch_size * self.frames
+
+    def cost_report(self) -> dict[str, float]:
+        return {"bank_hits": self.bank.hits, "bank_misses": self.bank.misses}
 
     # ---- modules and data -----------------------------------------------------------------------
-    def build_heads(self, encoder: LidarEncoder, ctx: PretrainContext) -> nn.Module:
-        return nn.ModuleDict({"projection": nn.Linear(encoder.out_dim, ctx.teacher.dim)})
+    def build_heads(self, backbones: nn.ModuleDict, ctx: PretrainContext) -> nn.Module:
+        return nn.ModuleDict({"projection": nn.Linear(backbones["lidar"].out_channels, ctx.teacher.dim)})
 
     def load_item(self, ctx: PretrainContext, token: str) -> ImageLidarItem:
         items = ctx.cache.setdefault("lima_items", {})
         if token not in items:
-            items[token] = prepare_image_lidar(ctx, token, self.config.get("max_points"))
+            items[token] = prepare_image_lidar(ctx, token, self.config.max_points)
         return items[token]
 
     def prepare(self, ctx: PretrainContext, sample_token: str) -> dict[str, Any]:
@@ -127,7 +126,7 @@ class LiMA(MethodAdapter):
         if not self.components["feature_propagation"] or not past:
             return idx, own_feats
         n, dim = len(item.points), own_feats.shape[1]
-        decay = float(self.config.get("decay", 0.8))
+        decay = self.config.decay
         entries = [self.past_targets(ctx, tok) for tok in past]
         xyz = torch.cat([e.points_global for e in entries])
         feats = torch.cat([e.features for e in entries])
@@ -135,7 +134,7 @@ class LiMA(MethodAdapter):
                             for age, e in enumerate(entries)])
         g2c = torch.from_numpy(np.linalg.inv(item.lidar_to_global))
         past_feats, past_mask = propagate(item.points[:, :3].to(torch.float64), to_current(xyz, g2c), feats, weight,
-                                          float(self.config.get("match_voxel", 0.4)))
+                                          self.config.match_voxel)
         if not self.components["cross_view_aggregation"]:
             # Own pairs stay as they are; history adds targets only where no camera sees the point now.
             seen = torch.zeros(n, dtype=torch.bool)
@@ -146,18 +145,18 @@ class LiMA(MethodAdapter):
         own_mask = torch.zeros(n, dtype=torch.bool)
         own[idx.cpu()] = own_feats.cpu()
         own_mask[idx.cpu()] = True
-        target, mask = fuse(own, own_mask, past_feats, past_mask, float(self.config.get("current_weight", 0.5)),
-                            float(self.config.get("min_agreement", 0.3)))
+        target, mask = fuse(own, own_mask, past_feats, past_mask, self.config.current_weight,
+                            self.config.min_agreement)
         keep = torch.nonzero(mask).squeeze(1)
         return keep, target[keep]
 
     # ---- loss -------------------------------------------------------------------------------------
-    def loss(self, encoder: LidarEncoder, heads: nn.Module, batch: list[dict[str, Any]], ctx: PretrainContext,
+    def loss(self, backbones: nn.ModuleDict, heads: nn.Module, batch: list[dict[str, Any]], ctx: PretrainContext,
              rng: torch.Generator) -> dict[str, torch.Tensor]:
         items = [b["item"] for b in batch]
-        feats = encoder([it.points.to(ctx.device) for it in items])
+        feats = backbones["lidar"]([it.points.to(ctx.device) for it in items])
         regression, contrast = [], []
-        cs = self.config.get("cross_sequence", {})
+        cs = self.config.cross_sequence
         for sample, item, f in zip(batch, items, feats):
             idx, target = self.enhanced_targets(ctx, item, sample["past"])
             if len(idx) == 0:
@@ -166,11 +165,11 @@ class LiMA(MethodAdapter):
             target = target.to(ctx.device)
             regression.append(((student - target) ** 2).sum(1).mean())
             if self.components["cross_sequence_memory"]:
-                pick = torch.randperm(len(idx), generator=rng)[: int(cs.get("anchors", 256))]
-                contrast.append(info_nce(student[pick], target[pick], float(cs.get("temperature", 0.07)),
+                pick = torch.randperm(len(idx), generator=rng)[: cs.anchors]
+                contrast.append(info_nce(student[pick], target[pick], cs.temperature,
                                          self.queue.negatives_for(item.scene).to(ctx.device)))
-                self.queue.push(target, item.scene, int(cs.get("per_frame", 256)), rng)
+                self.queue.push(target, item.scene, cs.per_frame, rng)
         losses = {"regression": torch.stack(regression).mean()}
         if contrast:
-            losses["cross_sequence"] = float(cs.get("weight", 0.1)) * torch.stack(contrast).mean()
+            losses["cross_sequence"] = cs.weight * torch.stack(contrast).mean()
         return losses

@@ -1,7 +1,8 @@
-"""Labelled LiDAR frames for segmentation protocols, and their augmentation."""
+"""Labelled LiDAR frames for segmentation, and their augmentation."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,13 +16,25 @@ from bench3d.labels.nuscenes import FINE_TO_EVAL
 @dataclass
 class LabelledCloud:
     token: str
-    points: torch.Tensor  # (N, 4) float32
+    points: torch.Tensor  # (N, 4) float32: the backbone's input
     labels: torch.Tensor  # (N,) int64 eval ids, 0 = ignore
+    supervised: torch.Tensor | None = None  # (M,) indices of the points whose labels train the head; None: all
 
 
-def load_labelled(reader: NuScenesReader, tokens: list[str], max_points: int | None = None,
-                  seed: int = 0) -> list[LabelledCloud]:
-    """Keyframe clouds with eval labels; `max_points` keeps a fixed random subset (training only)."""
+def _fixed_subset(n: int, k: int | None, seed: int, index: int) -> np.ndarray | None:
+    """A fixed random subset of k of n indices (the same every epoch), or None when all are kept."""
+    if k is None or n <= k:
+        return None
+    return np.sort(np.random.default_rng([seed, index]).choice(n, k, replace=False))
+
+
+def load_labelled(reader: NuScenesReader, tokens: Sequence[str], max_points: int | None = None,
+                  supervised_points: int | None = None, seed: int = 0) -> list[LabelledCloud]:
+    """Keyframe clouds with eval labels.
+
+    `max_points` subsamples the backbone's input (a fixed random subset per frame); `supervised_points`
+    keeps the whole input but picks a fixed subset of points whose labels train the head, so a frozen
+    backbone's features are those of the whole cloud, exactly as in evaluation."""
     clouds = []
     for token in tokens:
         frame = reader.frame(token, cameras=None, boxes=False)
@@ -29,11 +42,13 @@ def load_labelled(reader: NuScenesReader, tokens: list[str], max_points: int | N
             raise DataError(reader.dataroot / reader.version / "lidarseg.json",
                             f"sample {token} has no lidarseg labels; segmentation protocols need nuScenes-lidarseg")
         points, labels = frame.points[:, :4], FINE_TO_EVAL[frame.labels]
-        if max_points is not None and len(points) > max_points:
-            keep = np.sort(np.random.default_rng([seed, len(clouds)]).choice(len(points), max_points, replace=False))
+        keep = _fixed_subset(len(points), max_points, seed, len(clouds))
+        if keep is not None:
             points, labels = points[keep], labels[keep]
+        chosen = _fixed_subset(len(points), supervised_points, seed + 1, len(clouds))
         clouds.append(LabelledCloud(token, torch.from_numpy(np.ascontiguousarray(points)),
-                                    torch.from_numpy(labels.astype(np.int64))))
+                                    torch.from_numpy(labels.astype(np.int64)),
+                                    None if chosen is None else torch.from_numpy(chosen)))
     return clouds
 
 

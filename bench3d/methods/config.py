@@ -1,0 +1,45 @@
+"""Typed method settings. Each adapter names its schema (`MethodAdapter.config_schema`); a card preset is
+validated by it, so a misspelt or mistyped key is an error, never a silent default.
+
+The shared pieces: the LiDAR backbone's fields (`EncoderConfig`), the pretraining optimiser and schedule,
+and the 2D teacher.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bench3d.models.encoder import EncoderConfig
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LidarMethodConfig(EncoderConfig):
+    """A method whose `lidar` backbone is the sparse UNet: the backbone's fields sit at the top of the preset."""
+
+    def lidar_backbone(self) -> EncoderConfig:
+        return EncoderConfig(**{k: getattr(self, k) for k in EncoderConfig.model_fields})
+
+
+class TeacherConfig(Settings):
+    dim: int = Field(64, gt=0)  # feature channels of the embedded appearance teacher
+    stride: int = Field(2, gt=0)  # output stride of the teacher's feature maps
+
+
+class PretrainingConfig(LidarMethodConfig):
+    """Pretraining of a LiDAR backbone: data size per frame, optimiser, schedule and the 2D teacher."""
+
+    max_points: int | None = Field(None, gt=0)  # fixed random subset of each frame's points (CPU presets)
+    epochs: int = Field(gt=0)
+    batch_size: int = Field(gt=0)
+    optimizer: Literal["sgd", "adamw"] = "adamw"
+    lr: float = Field(gt=0)
+    momentum: float = 0.9
+    dampening: float = 0.0
+    weight_decay: float = Field(0.0, ge=0)
+    schedule: Literal["cosine", "constant"] = "cosine"
+    teacher: TeacherConfig = TeacherConfig()

@@ -1,0 +1,89 @@
+"""The task contract (MTEB / lm-eval style): a downstream task is strictly separate from the method that
+made the backbone. The harness hands a task one backbone; the task builds the downstream model around it,
+makes its targets from Frames, has its loss and evaluates to metrics with one declared main score.
+
+A new task is a `Task` subclass registered with `tasks.registry.register_task` plus protocol cards whose
+`task: {name: <task>, ...}` carries its arguments (validated by the task's `Args` schema).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any, ClassVar, Generic, TypeVar
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict
+from torch import nn
+
+from bench3d.data.nuscenes import NuScenesReader
+from bench3d.datasets import DatasetSpec
+from bench3d.models.backbone import Backbone, Modality
+from bench3d.results.record import ScoreSpec
+
+
+class TaskArgs(BaseModel):
+    """Task-specific protocol arguments; unknown keys are errors."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DownstreamModel(nn.Module):
+    """A backbone and the task's trainable head (plus, for some tasks, a neck or view transform inside it).
+    Protocols freeze `backbone` and train `head`; they never look further inside."""
+
+    def __init__(self, backbone: Backbone, head: nn.Module) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.head = head
+
+
+SampleT = TypeVar("SampleT")
+HeadInputT = TypeVar("HeadInputT")
+
+
+class Task(ABC, Generic[SampleT, HeadInputT]):
+    """Extension point: one downstream task.
+
+    The protocol's generic loop calls, per batch, `head_inputs` (backbone features plus targets; under a
+    frozen probe these are computed once and cached) and `loss` (head applied, named losses); after
+    training, `evaluate` on the eval split.
+    """
+
+    #: Registry key; the protocol card's `task.name`.
+    name: ClassVar[str]
+    #: Backbone modalities this task can build on; the run matrix refuses any other.
+    consumes: ClassVar[frozenset[Modality]]
+    #: Schema of the protocol card's task arguments.
+    Args: ClassVar[type[TaskArgs]] = TaskArgs
+    #: The main score `evaluate` returns, its direction and how tables print it.
+    score: ClassVar[ScoreSpec]
+    #: Published numbers of this task (file in bench3d/reference), shown beside measured rows; None: none.
+    reference_table: ClassVar[str | None] = None
+
+    def __init__(self, args: TaskArgs) -> None:
+        self.args = args
+
+    @abstractmethod
+    def load(self, reader: NuScenesReader, dataset: DatasetSpec, tokens: Sequence[str], train: bool,
+             seed: int) -> list[SampleT]:
+        """Samples with targets for `tokens`; `train` samples may be subsampled per the task arguments."""
+
+    @abstractmethod
+    def build_model(self, backbone: Backbone, dataset: DatasetSpec) -> DownstreamModel:
+        """The downstream model around `backbone` (a fresh, seeded head)."""
+
+    @abstractmethod
+    def head_inputs(self, model: DownstreamModel, samples: Sequence[SampleT], device: torch.device,
+                    rng: np.random.Generator | None) -> list[HeadInputT]:
+        """Backbone outputs and targets of each sample, augmented when `rng` is given."""
+
+    @abstractmethod
+    def loss(self, model: DownstreamModel, inputs: Sequence[HeadInputT]) -> dict[str, torch.Tensor]:
+        """Named losses of a batch of head inputs; their sum is minimised."""
+
+    @abstractmethod
+    def evaluate(self, model: DownstreamModel, samples: Sequence[SampleT], device: torch.device,
+                 dataset: DatasetSpec) -> dict[str, Any]:
+        """Metrics over all samples; must include `score.name`, plus raw counts for provenance."""

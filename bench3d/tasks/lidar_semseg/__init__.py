@@ -1,0 +1,1 @@
+"""LiDAR semantic segmentation (nuScenes-lidarseg classes, mIoU with the dataset's reducer)."""
