@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench3d.data.reader import Reader
 from bench3d.errors import DataError, UnknownNameError
 from bench3d.paths import DEFAULT_SYNTH_VERSION, default_synth_root
 
@@ -19,6 +20,12 @@ class DatasetSpec:
     val_split: str
     reducer: str = "nuscenes"
     synthetic: bool = False
+
+    def open_reader(self) -> Reader:
+        """The dataset's reader (the one place above `data/` that names a concrete reader)."""
+        from bench3d.data.nuscenes import NuScenesReader
+
+        return NuScenesReader(self.dataroot, self.version)
 
     def as_config(self) -> dict[str, str]:
         return {"name": self.name, "version": self.version, "train_split": self.train_split,

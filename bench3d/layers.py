@@ -9,7 +9,7 @@ from __future__ import annotations
 
 #: Bottom first. Each entry: the top-level modules/packages of `bench3d` on that rank.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "paths", "geometry", "labels", "reference", "layers"),
+    ("errors", "paths", "geometry", "labels", "reference", "layers", "registry"),
     ("results", "cards", "engine"),
     ("synth",),
     ("data", "datasets"),

@@ -38,3 +38,33 @@ def test_user_errors_are_one_line_with_exit_code_1(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "bench3d", "show", "--dataroot", str(tmp_path / "none")],
                           capture_output=True, text=True)
     assert proc.returncode == 1 and "dataroot does not exist" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_misspelt_key_in_a_user_card_is_one_line_naming_card_preset_key(short_cards: Path, tmp_path: Path) -> None:
+    import os
+    import shutil
+
+    cards = tmp_path / "cards"
+    shutil.copytree(short_cards, cards)
+    card = cards / "methods" / "scalr.yaml"
+    card.write_text(card.read_text().replace("voxel_size:", "voxel_sze:", 1))
+    proc = subprocess.run([sys.executable, "-m", "bench3d", "run", "--method", "scalr", "--protocol", "linear_probe"],
+                          capture_output=True, text=True, env={**os.environ, "BENCH3D_CARDS": str(cards)})
+    assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1
+    assert proc.stderr.startswith(f"error: {card}: preset 'tiny': unknown key `voxel_sze` (known keys: ")
+    assert "voxel_size" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_missing_cuda_device_is_an_error_not_a_fallback() -> None:
+    import pytest
+    import torch
+
+    from bench3d.engine.device import resolve_device
+    from bench3d.errors import ConfigError
+
+    assert resolve_device("cpu") == torch.device("cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="no CUDA device"):
+            resolve_device("cuda")
+    with pytest.raises(ConfigError, match="unsupported device type"):
+        resolve_device("meta")

@@ -21,7 +21,8 @@ from bench3d.cli.main import app
 from bench3d.errors import ConfigError
 from bench3d.harness.matrix import expand_matrix
 from bench3d.harness.mock import mock_run
-from bench3d.tasks import register_task, registered_tasks
+from bench3d.tasks import register_task
+from bench3d.tasks.registry import TASKS
 
 EXAMPLES = Path(__file__).parent / "examples" / "cards"
 cli = CliRunner()
@@ -85,10 +86,7 @@ def test_matrix_refuses_a_task_that_cannot_consume_the_backbone(example_cards: P
                                               r"'toy_camera_count' consumes \['camera'\] backbones"):
             expand_matrix(["scalr"], ["camera_probe"], "synth")
     finally:
-        registered_tasks()  # noqa: B018
-        from bench3d.tasks import registry
-
-        registry._TASKS.pop("toy_camera_count", None)
+        TASKS.unregister("toy_camera_count")
 
 
 def test_table_counts_pretraining_seeds_times_probe_seeds(harness_release: Path, short_cards: Path,

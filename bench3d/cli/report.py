@@ -52,10 +52,11 @@ def list_(what: str = typer.Argument("all", help="methods | protocols | tasks | 
     from bench3d.datasets import dataset_names
 
     if what in {"all", "methods"}:
-        t = Table("method", "inputs", "pretrains", "components", title="methods")
+        t = Table("method", "title", "inputs → pretrains", "components", title="methods")
+        t.columns[3].overflow = "fold"  # component names are identifiers for --component; never cut them
         for name in method_names():
             c = load_method_card(name)
-            t.add_row(name, ", ".join(c.inputs), ", ".join(c.pretrains) or "– (seeded init)",
+            t.add_row(name, c.title, f"{', '.join(c.inputs)} → {', '.join(c.pretrains) or 'nothing (seeded init)'}",
                       ", ".join(c.component_names) or "–")
         console.print(t)
     if what in {"all", "protocols"}:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from bench3d.data.nuscenes import NuScenesReader
+from bench3d.data.reader import Reader
 from bench3d.data.nuscenes.tables import split_scene_names
 from bench3d.datasets import DatasetSpec
 from bench3d.splits.release import release_label_split
 
 
-def label_split(reader: NuScenesReader, ds: DatasetSpec, fraction: float, draw: int) -> tuple[list[str], str]:
+def label_split(reader: Reader, ds: DatasetSpec, fraction: float, draw: int) -> tuple[list[str], str]:
     seqs = reader.sequences()  # scene-table order: SLidR's rule depends on it
     names = set(split_scene_names(ds.dataroot, ds.version, ds.train_split))
     manifest, tokens = release_label_split(

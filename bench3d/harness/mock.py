@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from bench3d.data.nuscenes import NuScenesReader
 from bench3d.datasets import resolve_dataset
 from bench3d.methods import PretrainContext, build_method
 from bench3d.tasks import registered_tasks
@@ -27,8 +26,8 @@ def mock_run(method: str, release: Path | None = None, preset: str = "tiny") -> 
             from bench3d.synth import generate_release, tiny_config
 
             release = generate_release(Path(tmp) / "release", tiny_config(samples_per_scene=2))
-        reader = NuScenesReader(release, "v1.0-mini")
         dataset = resolve_dataset("synth", release)
+        reader = dataset.open_reader()
         tokens = [t for seq in reader.sequences() for t in seq.sample_tokens]
         schema = build_method(method, preset).config_schema
         adapter = build_method(method, preset, overrides={k: v for k, v in MOCK_OVERRIDES.items()

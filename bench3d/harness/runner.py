@@ -15,13 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import torch
 
-from bench3d.data.nuscenes import NuScenesReader
+from bench3d.data.reader import Reader
 from bench3d.data.nuscenes.tables import split_scene_names
 from bench3d.datasets import DatasetSpec, resolve_dataset
 from bench3d.errors import DataError
 from bench3d.harness.label_split import label_split
+from bench3d.engine.device import resolve_device
 from bench3d.engine.seeding import seed_everything
 from bench3d.harness.matrix import backbone_for_task
 from bench3d.harness.specs import EvalSpec, PretrainSpec, run_id_of
@@ -40,26 +40,27 @@ class Runner:
     def __init__(self, store: ResultsStore | None = None, device: str = "cpu", dataroot: str | Path | None = None,
                  on_epoch: EpochCallback | None = None) -> None:
         self.store = store or ResultsStore()
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
         self.dataroot = dataroot
         self.on_epoch = on_epoch
-        self._readers: dict[str, NuScenesReader] = {}
+        self._readers: dict[str, Reader] = {}
         self._samples: dict[tuple[str, str, str, tuple[str, ...], bool], list[Any]] = {}
 
     # ---- shared state ----------------------------------------------------------------------------
     def dataset(self, name: str) -> DatasetSpec:
         return resolve_dataset(name, self.dataroot)
 
-    def reader(self, ds: DatasetSpec) -> NuScenesReader:
+    def reader(self, ds: DatasetSpec) -> Reader:
         if ds.name not in self._readers:
-            self._readers[ds.name] = NuScenesReader(ds.dataroot, ds.version)
+            self._readers[ds.name] = ds.open_reader()
         return self._readers[ds.name]
 
     def split_tokens(self, ds: DatasetSpec, split: str) -> list[str]:
         names = split_scene_names(ds.dataroot, ds.version, split)
         reader = self.reader(ds)
         if ds.synthetic:  # a small synthetic release holds a subset of the mini scene names
-            names = [n for n in names if n in reader.tables.scene_token_by_name]
+            present = {seq.name for seq in reader.sequences()}
+            names = [n for n in names if n in present]
             if not names:
                 raise DataError(ds.dataroot / ds.version / "scene.json", f"no scene of split {split!r} in this release",
                                 "generate more scenes (bench3d synth --scenes 10)")

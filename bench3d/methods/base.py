@@ -22,7 +22,7 @@ from torch import nn
 
 from bench3d.cards.loader import schema_error
 from bench3d.cards.schema import MethodCard
-from bench3d.data.nuscenes import NuScenesReader
+from bench3d.data.reader import Reader
 from bench3d.engine.seeding import epoch_rng, seed_everything
 from bench3d.engine.trainer import Trainer, build_optimizer, build_scheduler
 from bench3d.errors import ConfigError
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 class PretrainContext:
     """What a pretraining step may use; built once per pretraining run."""
 
-    reader: NuScenesReader
+    reader: Reader
     sample_tokens: list[str]
     device: torch.device
     seed: int
@@ -76,6 +76,9 @@ class MethodAdapter(ABC):
             raise ConfigError(f"method {card.name!r} has no component(s) {unknown}; declared: {sorted(declared)}")
         self.components = {**declared, **(components or {})}
         self.teacher_checkpoint = str(teacher_checkpoint) if teacher_checkpoint else None
+        if self.uses_teacher and "camera" not in card.inputs:
+            raise ConfigError(f"{card.source}: the {self.name!r} adapter distils a 2D teacher from camera images, "
+                              f"but the card's `inputs` are {card.inputs}; add camera")
         provided = set(self.backbone_configs())
         if not set(card.pretrains) <= provided:
             raise ConfigError(f"{card.source}: `pretrains` names {sorted(set(card.pretrains) - provided)}, but the "

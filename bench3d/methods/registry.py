@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 from bench3d.cards import load_method_card, method_names
 from bench3d.errors import ConfigError, UnknownNameError
+from bench3d.registry import Registry
 
 if TYPE_CHECKING:
     from bench3d.methods.base import MethodAdapter
 
-_ADAPTERS: dict[str, type[MethodAdapter]] = {}
-# Adapter modules imported on first use, so `bench3d list` stays fast.
-_BUILTIN_MODULES = ("random_init", "scalr", "slidr", "lima.adapter")
-
-
-def register(cls: type[MethodAdapter]) -> type[MethodAdapter]:
-    _ADAPTERS[cls.name] = cls
-    return cls
-
-
-def registered_methods() -> dict[str, type[MethodAdapter]]:
-    for mod in _BUILTIN_MODULES:
-        importlib.import_module(f"bench3d.methods.{mod}")
-    return dict(_ADAPTERS)
+ADAPTERS: Registry[MethodAdapter] = Registry("bench3d.methods", ("random_init", "scalr", "slidr", "lima.adapter"))
+register = ADAPTERS.register
+registered_methods = ADAPTERS.all
 
 
 def build_method(name: str, preset: str = "tiny", **kwargs: Any) -> MethodAdapter:

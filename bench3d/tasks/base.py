@@ -17,7 +17,7 @@ import torch
 from pydantic import BaseModel, ConfigDict
 from torch import nn
 
-from bench3d.data.nuscenes import NuScenesReader
+from bench3d.data.reader import Reader
 from bench3d.datasets import DatasetSpec
 from bench3d.models.backbone import Backbone, Modality
 from bench3d.results.record import ScoreSpec
@@ -66,7 +66,7 @@ class Task(ABC, Generic[SampleT, HeadInputT]):
         self.args = args
 
     @abstractmethod
-    def load(self, reader: NuScenesReader, dataset: DatasetSpec, tokens: Sequence[str], train: bool,
+    def load(self, reader: Reader, dataset: DatasetSpec, tokens: Sequence[str], train: bool,
              seed: int) -> list[SampleT]:
         """Samples with targets for `tokens`; `train` samples may be subsampled per the task arguments."""
 

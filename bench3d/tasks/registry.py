@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from pydantic import ValidationError
 
 from bench3d.cards.loader import schema_error
 from bench3d.errors import UnknownNameError
+from bench3d.registry import Registry
 from bench3d.tasks.base import Task
 
-_TASKS: dict[str, type[Task]] = {}
-_BUILTIN_MODULES = ("lidar_semseg.task",)
-
-
-def register_task(cls: type[Task]) -> type[Task]:
-    """Class decorator: make a task available to protocol cards under `cls.name`."""
-    _TASKS[cls.name] = cls
-    return cls
-
-
-def registered_tasks() -> dict[str, type[Task]]:
-    for mod in _BUILTIN_MODULES:
-        importlib.import_module(f"bench3d.tasks.{mod}")
-    return dict(_TASKS)
+TASKS: Registry[Task] = Registry("bench3d.tasks", ("lidar_semseg.task",))
+register_task = TASKS.register
+registered_tasks = TASKS.all
 
 
 def task_class(name: str) -> type[Task]:

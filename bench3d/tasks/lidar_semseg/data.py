@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from bench3d.data.nuscenes import NuScenesReader
+from bench3d.data.reader import Reader
 from bench3d.errors import DataError
 from bench3d.labels.nuscenes import FINE_TO_EVAL
 
@@ -28,7 +28,7 @@ def _fixed_subset(n: int, k: int | None, seed: int, index: int) -> np.ndarray | 
     return np.sort(np.random.default_rng([seed, index]).choice(n, k, replace=False))
 
 
-def load_labelled(reader: NuScenesReader, tokens: Sequence[str], max_points: int | None = None,
+def load_labelled(reader: Reader, tokens: Sequence[str], max_points: int | None = None,
                   supervised_points: int | None = None, seed: int = 0) -> list[LabelledCloud]:
     """Keyframe clouds with eval labels.
 

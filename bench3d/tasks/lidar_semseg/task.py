@@ -15,7 +15,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from bench3d.data.nuscenes import NuScenesReader
+from bench3d.data.reader import Reader
 from bench3d.datasets import DatasetSpec
 from bench3d.labels.nuscenes import IGNORE_INDEX, NUM_EVAL_CLASSES
 from bench3d.metrics import REDUCERS, ConfusionMatrix
@@ -50,7 +50,7 @@ class LidarSemseg(Task[LabelledCloud, HeadInput]):
     reference_table = "published_lidarseg.csv"
     args: LidarSemsegArgs
 
-    def load(self, reader: NuScenesReader, dataset: DatasetSpec, tokens: Sequence[str], train: bool,
+    def load(self, reader: Reader, dataset: DatasetSpec, tokens: Sequence[str], train: bool,
              seed: int) -> list[LabelledCloud]:
         if not train:
             return load_labelled(reader, tokens)
