@@ -44,15 +44,22 @@ def test_a_misspelt_key_in_a_user_card_is_one_line_naming_card_preset_key(short_
     import os
     import shutil
 
+    import yaml
+
     cards = tmp_path / "cards"
     shutil.copytree(short_cards, cards)
     card = cards / "methods" / "scalr.yaml"
-    card.write_text(card.read_text().replace("voxel_size:", "voxel_sze:", 1))
-    proc = subprocess.run([sys.executable, "-m", "bench3d", "run", "--method", "scalr", "--protocol", "linear_probe"],
+    data = yaml.safe_load(card.read_text())
+    data["presets"]["tiny"]["voxel_sze"] = data["presets"]["tiny"].pop("voxel_size")
+    card.write_text(yaml.safe_dump(data))
+    # Nothing may run: the store and dataroot given here would show it if anything did.
+    proc = subprocess.run([sys.executable, "-m", "bench3d", "run", "--method", "scalr", "--protocol", "linear_probe",
+                           "--results", str(tmp_path / "results"), "--dataroot", str(tmp_path / "no-data")],
                           capture_output=True, text=True, env={**os.environ, "BENCH3D_CARDS": str(cards)})
     assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1
     assert proc.stderr.startswith(f"error: {card}: preset 'tiny': unknown key `voxel_sze` (known keys: ")
     assert "voxel_size" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "results").exists()
 
 
 def test_a_missing_cuda_device_is_an_error_not_a_fallback() -> None:
