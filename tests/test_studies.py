@@ -67,7 +67,7 @@ def test_ablation_table_of_deltas(harness_release: Path, short_cards: Path, tmp_
     records = run_ablation(runner, "lima", seeds=[0, 1], variants=["full", "-feature_propagation"])
     assert {k: len(v) for k, v in records.items()} == {"full": 2, "-feature_propagation": 2}
     paths, text = write_ablation_report(records, "lima", "linear_probe", tmp_path / "reports")
-    assert "| full | 2 |" in text and "| -feature_propagation | 2 |" in text and paths[0].is_file()
+    assert "| full | 2 (1 × 2 × 1) |" in text and "| -feature_propagation | 2 (1 × 2 × 1) |" in text and paths[0].is_file()
     with pytest.raises(ConfigError, match="unknown ablation variant"):
         run_ablation(runner, "lima", variants=["-teleportation"])
     with pytest.raises(ConfigError, match="no components"):

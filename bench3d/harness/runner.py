@@ -112,7 +112,8 @@ class Runner:
         return run_id, ckpt
 
     # ---- evaluation ---------------------------------------------------------------------------------
-    def encoder_for(self, adapter: MethodAdapter, spec: EvalSpec) -> tuple[str | None, Path | None]:
+    def checkpoint_for(self, adapter: MethodAdapter, spec: EvalSpec) -> tuple[str | None, Path | None]:
+        """(pretraining run id, checkpoint) of the spec's method and pretraining seed; pretrains if needed."""
         if not adapter.needs_pretraining:
             return None, None
         return self.pretrain(spec.pretrain_spec())
@@ -132,9 +133,10 @@ class Runner:
         if self.store.has(run_id):
             log.info("run %s already finished; skipped", run_id)
             return self.store.read(run_id)
-        ckpt_id, ckpt = self.encoder_for(adapter, spec)
+        ckpt_id, ckpt = self.checkpoint_for(adapter, spec)
         started, t0 = now_iso(), time.perf_counter()
-        backbone = adapter.load_backbone(backbone_name, ckpt, init_seed=spec.pretrain_seed)
+        pretrained = backbone_name in adapter.card.pretrains  # else a seeded init of a backbone it provides
+        backbone = adapter.load_backbone(backbone_name, ckpt if pretrained else None, init_seed=spec.pretrain_seed)
         seed_everything(spec.seed)  # the head's init and everything downstream follow the run's seed
         model = task.build_model(backbone, ds).to(self.device)
         train = self.samples(ds, protocol, train_tokens, train=True)

@@ -27,8 +27,9 @@ def ablation_frame(records: dict[str, list[RunRecord]], metric: str) -> pd.DataF
         mean, ci, n = mean_ci95(list(values.values()))
         deltas = [values[k] - full[k] for k in values if k in full]
         d_mean, d_ci, d_n = mean_ci95(deltas)
-        rows.append({"variant": name, "n": n, "mean": mean, "ci95": ci, "delta": d_mean, "delta_ci95": d_ci,
-                     "paired": d_n, "run_ids": ",".join(sorted(r.run_id for r in recs))})
+        counts = {f"n_{what}s": len({getattr(r, what) for r in recs}) for what in ("pretrain_seed", "seed", "draw")}
+        rows.append({"variant": name, "n": n, **counts, "mean": mean, "ci95": ci, "delta": d_mean,
+                     "delta_ci95": d_ci, "paired": d_n, "run_ids": ",".join(sorted(r.run_id for r in recs))})
     return pd.DataFrame(rows)
 
 
@@ -40,7 +41,7 @@ def write_ablation_report(records: dict[str, list[RunRecord]], method: str, prot
     better = "higher" if score.higher_is_better else "lower"
     lines = [f"**Ablation of {method}: {protocol} {score.label}, mean ± 95 % CI over pretraining seeds × seeds × "
              f"draws; Δ = paired difference to full ({better} is better)**",
-             "", f"| variant | runs | {score.label} | Δ vs full |", "|---|---|---|---|"]
+             "", f"| variant | runs (pretraining seeds × seeds × draws) | {score.label} | Δ vs full |", "|---|---|---|---|"]
 
     def pm(mean: float, ci: float, sign: str = "") -> str:
         # A single run has no interval: show the value alone rather than "± nan".
@@ -48,7 +49,8 @@ def write_ablation_report(records: dict[str, list[RunRecord]], method: str, prot
 
     for r in df.itertuples():
         delta = "–" if r.variant == FULL else pm(r.delta, r.delta_ci95, "+")
-        lines.append(f"| {r.variant} | {r.n} | {pm(r.mean, r.ci95)} | {delta} |")
+        runs = f"{r.n} ({r.n_pretrain_seeds} × {r.n_seeds} × {r.n_draws})"
+        lines.append(f"| {r.variant} | {runs} | {pm(r.mean, r.ci95)} | {delta} |")
     text = "\n".join(lines) + "\n"
     out_dir.mkdir(parents=True, exist_ok=True)
     md, csv = out_dir / f"ablation_{method}.md", out_dir / f"ablation_{method}.csv"
