@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +28,35 @@ class DatasetSpec:
 
         return NuScenesReader(self.dataroot, self.version)
 
+    def tables_sha256(self) -> str:
+        """Content hash of the release's tables (`<dataroot>/<version>/*.json`): its identity, not its path."""
+        return tables_sha256(self.dataroot / self.version)
+
     def as_config(self) -> dict[str, str]:
-        return {"name": self.name, "version": self.version, "train_split": self.train_split,
-                "val_split": self.val_split, "reducer": self.reducer}
+        """Everything of the dataset that can change a number (goes into run ids)."""
+        return {"name": self.name, "version": self.version, "tables_sha256": self.tables_sha256(),
+                "train_split": self.train_split, "val_split": self.val_split, "reducer": self.reducer}
+
+
+_TABLE_HASHES: dict[tuple, str] = {}
+
+
+def tables_sha256(folder: Path) -> str:
+    """sha256 over (name, sha256) of every `*.json` table; memoised on (path, size, mtime) of each file."""
+    paths = sorted(folder.glob("*.json"))
+    if not paths:
+        raise DataError(folder, "holds no *.json tables", "point --dataroot at a release (it needs <version>/*.json)")
+    key = tuple((str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) for p in paths)
+    if key not in _TABLE_HASHES:
+        outer = hashlib.sha256()
+        for p in paths:
+            inner = hashlib.sha256()
+            with open(p, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    inner.update(chunk)
+            outer.update(f"{p.name}:{inner.hexdigest()}\n".encode())
+        _TABLE_HASHES[key] = outer.hexdigest()
+    return _TABLE_HASHES[key]
 
 
 def _nuscenes_root(dataroot: str | Path | None) -> Path:

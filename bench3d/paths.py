@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 DEFAULT_SYNTH_VERSION = "v1.0-mini"
@@ -21,5 +22,25 @@ def results_dir() -> Path:
     return Path(os.environ.get("BENCH3D_RESULTS", "results"))
 
 
-def reports_dir() -> Path:
-    return Path(os.environ.get("BENCH3D_REPORTS", "reports"))
+def reports_dir(store: Path | None = None) -> Path:
+    """$BENCH3D_REPORTS, else `reports/` next to the results store (the cwd's when no store is named)."""
+    if "BENCH3D_REPORTS" in os.environ:
+        return Path(os.environ["BENCH3D_REPORTS"])
+    return (Path(store).parent if store is not None else Path(".")) / "reports"
+
+
+TEMP_MARK = ".tmp."
+
+
+def temp_name(path: Path) -> Path:
+    """A temporary sibling named after its writer (host and pid): a sweep can tell a dead writer's leftovers."""
+    return path.with_name(f"{path.name}{TEMP_MARK}{socket.gethostname()}.{os.getpid()}")
+
+
+def temp_writer(path: Path) -> tuple[str, int] | None:
+    """(host, pid) of a `temp_name` file, or None if the name is not one."""
+    name = path.name
+    if TEMP_MARK not in name:
+        return None
+    host, _, pid = name.rsplit(TEMP_MARK, 1)[1].rpartition(".")
+    return (host, int(pid)) if pid.isdigit() and host else None

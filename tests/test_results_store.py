@@ -22,7 +22,7 @@ def test_roundtrip_and_no_overwrite(tmp_path: Path) -> None:
     with pytest.raises(RecordExistsError, match="never overwritten"):
         store.write(make_record("r1", miou=0.9))
     assert store.read("r1").metrics["miou"] == 0.5  # the first record survives intact
-    assert not list(tmp_path.glob(".*tmp"))  # no temporary file left behind
+    assert not [p for p in tmp_path.iterdir() if ".tmp." in p.name]  # no temporary file left behind
 
 
 def _write_many(root: str, worker: int) -> None:
@@ -54,10 +54,32 @@ def test_load_long_table(tmp_path: Path) -> None:
     assert df[df.metric == "iou/bus"].value.isna().all()  # absent class stays NaN, not 0
 
 
-def test_corrupt_record_names_file(tmp_path: Path) -> None:
+def test_junk_json_is_reported_by_path_and_skipped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    store = ResultsStore(tmp_path)
+    store.write(make_record("good"))
     (tmp_path / "bad.json").write_text("{not json")
-    with pytest.raises(Exception, match="bad.json"):
-        ResultsStore(tmp_path).records()
+    (tmp_path / "foreign.json").write_text('{"hello": "world"}')
+    (tmp_path / "binary.json").write_bytes(bytes(range(256)))
+    renamed = tmp_path / "other.json"
+    renamed.write_text((tmp_path / "good.json").read_text())
+    with caplog.at_level("WARNING"):
+        assert [r.run_id for r in store.records()] == ["good"]  # the rest never blocks the good record
+    good, bad = store.scan()
+    assert sorted(p.name for p, _ in bad) == ["bad.json", "binary.json", "foreign.json", "other.json"]
+    assert all(str(p) in caplog.text for p, _ in bad)
+    assert "holds run 'good', not 'other'" in dict((p.name, w) for p, w in bad)["other.json"]
+
+
+def test_records_are_world_readable(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        path = ResultsStore(tmp_path).write(make_record("r"))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
 
 
 def test_config_hash_is_order_independent() -> None:

@@ -17,13 +17,15 @@ console = Console()
 def demo(
     dataroot: Path = typer.Option(None, help="Synthetic release (default: data/synth-mini, generated if missing)."),
     results: Path = typer.Option(None, help="Results store (default: results/)."),
-    reports: Path = typer.Option(Path("reports"), help="Where tables and figures go."),
+    reports: Path = typer.Option(None, "--reports", help="Where tables and figures go (default: $BENCH3D_REPORTS, else reports/ next to the results store)."),
 ) -> None:
     """Synthetic world -> pretrain ScaLR -> LP and 1 % finetune for random and ScaLR -> comparison table."""
     from bench3d.demo import run_demo
 
     with epoch_progress() as on_epoch:
-        out = run_demo(dataroot, results, reports, on_epoch)
+        from bench3d.paths import reports_dir, results_dir
+
+        out = run_demo(dataroot, results, reports or reports_dir(results or results_dir()), on_epoch)
     s = out.summary
     table = Table("table", "records", title=f"{s.dataroot} ({s.version}): {s.keyframes} keyframes, {s.points} points")
     for name, n in s.table_sizes.items():

@@ -34,13 +34,16 @@ def results(
 def table(
     store: Path = typer.Option(None, "--results", help="Results store (default: results/)."),
     dataset: str = typer.Option("synth"),
-    out: Path = typer.Option(Path("reports"), help="Folder for table.md / table.tex / table.csv."),
+    out: Path = typer.Option(None, "--out", "--reports", help="Folder for table.md / .tex / .csv (default: $BENCH3D_REPORTS, else reports/ next to the results store)."),
     reference: list[str] = typer.Option(["Random", "SLidR", "ScaLR", "LiMA"], help="Published methods to show."),
     task: str = typer.Option(None, help="Task to tabulate (needed when the store holds several)."),
 ) -> None:
     """Comparison table: methods x (protocol, fraction), mean +- 95 % CI, published rows apart."""
     from bench3d.reports.comparison import write_comparison
 
+    from bench3d.paths import reports_dir, results_dir
+
+    out = out or reports_dir(store or results_dir())
     paths, text = write_comparison(store, dataset, out, reference, task)
     console.print(text)
     console.print("wrote " + ", ".join(str(p) for p in paths))

@@ -60,6 +60,10 @@ def run(
                                                        "(default: the card's `pretrain_seeds`)."),
     component: list[str] = typer.Option(None, help="Ablation: NAME=on|off (repeatable)."),
     teacher_checkpoint: Path = typer.Option(None),
+    checkpoint: Path = typer.Option(None, help="Evaluate this checkpoint file instead of the suite's own "
+                                               "pretraining (matched to its pretraining record by sha256)."),
+    unrecorded_checkpoint: bool = typer.Option(False, help="Allow --checkpoint without a pretraining record in "
+                                                           "the store; the run records it as a user checkpoint."),
     results: Path = typer.Option(None, help="Results store (default: results/)."),
     device: str = typer.Option("cpu"),
 ) -> None:
@@ -70,7 +74,9 @@ def run(
 
     specs = expand_matrix(method, protocol, dataset, preset, fractions=fraction or None, draws=draw or None,
                           seeds=seed or None, pretrain_seeds=pretrain_seed or None, components=_components(component),
-                          teacher_checkpoint=str(teacher_checkpoint) if teacher_checkpoint else None)
+                          teacher_checkpoint=str(teacher_checkpoint) if teacher_checkpoint else None,
+                          checkpoint=str(checkpoint) if checkpoint else None,
+                          unrecorded_checkpoint=unrecorded_checkpoint)
     console.print(f"{len(specs)} run(s)")
     with epoch_progress() as on_epoch:
         runner = Runner(ResultsStore(results), device, dataroot, on_epoch)

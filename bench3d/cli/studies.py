@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 
 from bench3d.cli._progress import epoch_progress
+from bench3d.paths import reports_dir
 
 console = Console()
 
@@ -23,7 +24,7 @@ def efficiency(
     warmup: int = typer.Option(3, min=0),
     no_bank_comparison: bool = typer.Option(False, help="Skip the memory-bank-off settings."),
     results: Path = typer.Option(None),
-    reports: Path = typer.Option(Path("reports")),
+    reports: Path = typer.Option(None, "--reports", help="Report folder (default: $BENCH3D_REPORTS, else reports/ next to the results store)."),
     device: str = typer.Option("cpu"),
 ) -> None:
     """Pretraining step time and peak memory vs number of frames (with and without the memory bank)."""
@@ -38,7 +39,7 @@ def efficiency(
         raise typer.BadParameter(f"{frames!r}: give integers like 1,2,4,6,8", param_hint="--frames") from None
     runner = Runner(ResultsStore(results), device, dataroot)
     records = run_efficiency(runner, method, counts, dataset, preset, steps, warmup, not no_bank_comparison)
-    paths, _ = write_efficiency_report(records, reports)
+    paths, _ = write_efficiency_report(records, reports or reports_dir(runner.store.root))
     console.print(Markdown(paths[1].read_text()))
     console.print("wrote " + ", ".join(str(p) for p in paths))
 
@@ -53,7 +54,7 @@ def ablate(
     pretrain_seed: list[int] = typer.Option(None, help="Pretraining seeds (default: the protocol card's)."),
     variant: list[str] = typer.Option(None, help="Only these variants (full, -<component>)."),
     results: Path = typer.Option(None),
-    reports: Path = typer.Option(Path("reports")),
+    reports: Path = typer.Option(None, "--reports", help="Report folder (default: $BENCH3D_REPORTS, else reports/ next to the results store)."),
     device: str = typer.Option("cpu"),
 ) -> None:
     """Run the protocol with each component switched off in turn; table of deltas vs the full method."""
@@ -66,7 +67,7 @@ def ablate(
         runner = Runner(ResultsStore(results), device, dataroot, on_epoch)
         records = run_ablation(runner, method, protocol, dataset, preset, seed or None, variant or None,
                                pretrain_seed or None)
-    paths, text = write_ablation_report(records, method, protocol, reports)
+    paths, text = write_ablation_report(records, method, protocol, reports or reports_dir(runner.store.root))
     console.print(Markdown(text))
     console.print("wrote " + ", ".join(str(p) for p in paths))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from bench3d.paths import temp_name
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +30,25 @@ StepFn = Callable[[Any], dict[str, torch.Tensor]]
 class TrainState:
     epoch: int = 0  # epochs finished
     history: list[dict[str, float]] = field(default_factory=list)
+    # The epoch each process segment started at: [0] uninterrupted; [0, 3] killed after 3 finished epochs.
+    # Non-decreasing unless finished epochs were lost and retrained.
+    segments: list[int] = field(default_factory=list)
+    wall_s: float = 0.0  # wall time of all segments up to the last checkpoint (this one's, once fit returns)
+    earlier_wall_s: float = 0.0  # wall time of the earlier segments, as loaded on resume
+
+    @property
+    def resumes(self) -> int:
+        return max(len(self.segments) - 1, 0)
 
 
 def save_atomic(obj: Any, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    tmp = temp_name(path)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 class Trainer:
@@ -51,6 +66,7 @@ class Trainer:
         self.state_path = state_path
         self.train_mode = train_mode or (lambda: model.train())
         self.state = TrainState()
+        self._segment_start = time.perf_counter()
 
     def _resume(self) -> None:
         if self.state_path is None or not self.state_path.is_file():
@@ -61,7 +77,9 @@ class Trainer:
         if self.scheduler is not None:
             self.scheduler.load_state_dict(ckpt["scheduler"])
         torch.set_rng_state(ckpt["torch_rng"])
-        self.state = TrainState(epoch=ckpt["epoch"], history=ckpt["history"])
+        wall = float(ckpt.get("wall_s", 0.0))
+        self.state = TrainState(epoch=ckpt["epoch"], history=ckpt["history"], segments=list(ckpt.get("segments", [])),
+                                wall_s=wall, earlier_wall_s=wall)
         log.info("resumed from %s after epoch %d", self.state_path, self.state.epoch)
 
     def _checkpoint(self) -> None:
@@ -74,11 +92,15 @@ class Trainer:
             "torch_rng": torch.get_rng_state(),
             "epoch": self.state.epoch,
             "history": self.state.history,
+            "segments": self.state.segments,
+            "wall_s": self.state.wall_s,
         }, self.state_path)
 
     def fit(self, batches_of_epoch: Callable[[int], Iterable[Any]], step: StepFn,
             on_epoch_end: Callable[[int, dict[str, float]], None] | None = None) -> TrainState:
         self._resume()
+        self._segment_start = time.perf_counter()
+        self.state.segments.append(self.state.epoch)
         while self.state.epoch < self.epochs:
             epoch = self.state.epoch
             self.train_mode()
@@ -98,10 +120,12 @@ class Trainer:
             means = {k: v / max(steps, 1) for k, v in sums.items()}
             self.state.epoch += 1
             self.state.history.append(means)
+            self.state.wall_s = self.state.earlier_wall_s + time.perf_counter() - self._segment_start
             self._checkpoint()
             if on_epoch_end is not None:
                 on_epoch_end(epoch, means)
             log.debug("epoch %d/%d %s", epoch + 1, self.epochs, means)
+        self.state.wall_s = self.state.earlier_wall_s + time.perf_counter() - self._segment_start
         return self.state
 
 

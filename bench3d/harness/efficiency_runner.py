@@ -37,7 +37,8 @@ def run_efficiency(runner: Runner, method: str, frames: list[int], dataset: str 
         adapter = build_method(method, preset, components=components, overrides=overrides)
         resolved = {"kind": "efficiency", "protocol": {"name": PROTOCOL, "version": PROTOCOL_VERSION},
                     "method": adapter.resolved_config(), "dataset": ds.as_config(), "steps": steps,
-                    "warmup": warmup, "seed": seed, "device": device_name(runner.device)}
+                    "warmup": warmup, "seed": seed, "device": device_name(runner.device),
+                    "numerics": runner.numerics()}
         run_id = run_id_of(resolved)
         if runner.store.has(run_id):
             records.append(runner.store.read(run_id))

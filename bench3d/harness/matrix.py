@@ -26,11 +26,14 @@ def backbone_for_task(adapter: MethodAdapter, protocol: ResolvedProtocol) -> str
 def expand_matrix(methods: Sequence[str], protocols: Sequence[str], dataset: str, preset: str = "tiny", *,
                   fractions: Sequence[float] | None = None, draws: Sequence[int] | None = None,
                   seeds: Sequence[int] | None = None, pretrain_seeds: Sequence[int] | None = None,
-                  components: dict[str, bool] | None = None, teacher_checkpoint: str | None = None) -> list[EvalSpec]:
+                  components: dict[str, bool] | None = None, teacher_checkpoint: str | None = None,
+                  checkpoint: str | None = None, unrecorded_checkpoint: bool = False) -> list[EvalSpec]:
     known = method_names()
     for method in methods:
         if method not in known:
             raise UnknownNameError("method", method, known)
+    if checkpoint is not None and len(methods) != 1:
+        raise ConfigError(f"--checkpoint names one method's checkpoint; got methods {list(methods)}")
     specs = []
     comps = tuple(sorted((components or {}).items()))
     for protocol in protocols:
@@ -43,5 +46,6 @@ def expand_matrix(methods: Sequence[str], protocols: Sequence[str], dataset: str
                     for draw in draws if draws is not None else card.draws:
                         for seed in seeds if seeds is not None else card.seeds:
                             specs.append(EvalSpec(method, protocol, dataset, float(fraction), int(draw), int(seed),
-                                                  preset, int(pretrain_seed), comps, teacher_checkpoint))
+                                                  preset, int(pretrain_seed), comps, teacher_checkpoint,
+                                                  checkpoint, unrecorded_checkpoint))
     return specs

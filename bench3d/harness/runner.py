@@ -3,7 +3,13 @@
 Layout under the results store root:
   <run_id>.json                  finished run records (the store)
   checkpoints/<run_id>.pt        pretraining checkpoints (run id of the pretraining spec)
-  work/<run_id>/state.pt         resumable training state of an unfinished run (deleted when it finishes)
+  checkpoints/<run_id>.pt.state  resumable state of a pretraining (removed once its record is published)
+  checkpoints/<run_id>.lock      held while a process pretrains it; others wait, then use the checkpoint
+  work/<run_id>/state.pt         resumable state of an unfinished evaluation (removed once its record is)
+  work/<run_id>.lock             held while a process runs that evaluation; a second one waits
+
+A run is produced once however many processes ask for it, and a kill at any moment — including between
+the last checkpoint and the record — resumes without retraining a finished epoch.
 """
 
 from __future__ import annotations
@@ -15,19 +21,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-
-from bench3d.data.reader import Reader
 from bench3d.data.nuscenes.tables import split_scene_names
+from bench3d.data.reader import Reader
 from bench3d.datasets import DatasetSpec, resolve_dataset
-from bench3d.errors import DataError
-from bench3d.harness.label_split import label_split
 from bench3d.engine.device import resolve_device
+from bench3d.engine.numerics import numerics
 from bench3d.engine.seeding import seed_everything
+from bench3d.errors import DataError
+from bench3d.harness.checkpoints import user_checkpoint, verify_checkpoint
+from bench3d.harness.label_split import label_split
+from bench3d.harness.maintenance import check_store, repair_store
 from bench3d.harness.matrix import backbone_for_task
-from bench3d.harness.specs import EvalSpec, PretrainSpec, run_id_of
-from bench3d.methods import MethodAdapter, PretrainContext, build_method
+from bench3d.harness.specs import CheckpointRef, EvalSpec, PretrainSpec, run_id_of
+from bench3d.methods import MethodAdapter, PretrainContext, build_method, pretrain_state_path
 from bench3d.protocols import ResolvedProtocol, resolve_protocol, train_downstream
 from bench3d.results import ResultsStore, RunRecord
+from bench3d.results.locks import StoreLock
 from bench3d.results.provenance import collect, config_hash, file_sha256, now_iso
 
 log = logging.getLogger(__name__)
@@ -41,6 +50,8 @@ class Runner:
                  on_epoch: EpochCallback | None = None) -> None:
         self.store = store or ResultsStore()
         self.device = resolve_device(device)
+        self.store.ensure_writable()
+        repair_store(self.store, check_store(self.store))  # what dead processes left behind
         self.dataroot = dataroot
         self.on_epoch = on_epoch
         self._readers: dict[str, Reader] = {}
@@ -51,9 +62,10 @@ class Runner:
         return resolve_dataset(name, self.dataroot)
 
     def reader(self, ds: DatasetSpec) -> Reader:
-        if ds.name not in self._readers:
-            self._readers[ds.name] = ds.open_reader()
-        return self._readers[ds.name]
+        key = f"{ds.name}:{ds.dataroot}"
+        if key not in self._readers:
+            self._readers[key] = ds.open_reader()
+        return self._readers[key]
 
     def split_tokens(self, ds: DatasetSpec, split: str) -> list[str]:
         names = split_scene_names(ds.dataroot, ds.version, split)
@@ -86,37 +98,51 @@ class Runner:
             return None
         return lambda epoch, losses: self.on_epoch(run_id, epoch + 1, epochs, losses)
 
+    def numerics(self) -> dict[str, Any]:
+        return numerics(self.device)
+
     # ---- pretraining ---------------------------------------------------------------------------------
     def pretrain(self, spec: PretrainSpec) -> tuple[str, Path]:
+        """Run id and checkpoint of a pretraining; produced once, however many processes ask at once."""
         ds = self.dataset(spec.dataset)
         adapter = build_method(spec.method, spec.preset, components=dict(spec.components),
                                teacher_checkpoint=spec.teacher_checkpoint)
-        resolved = spec.resolve(adapter, ds)
+        tokens = self.split_tokens(ds, ds.train_split)
+        resolved = spec.resolve(adapter, ds, config_hash({"tokens": tokens}), self.numerics())
         run_id = run_id_of(resolved)
         ckpt = self.checkpoint_path(run_id)
-        if self.store.has(run_id) and ckpt.is_file():
-            log.info("pretraining %s (%s) already finished", run_id, spec.method)
+        if self.store.has(run_id):
             return run_id, ckpt
-        started, t0 = now_iso(), time.perf_counter()
-        ctx = PretrainContext(reader=self.reader(ds), sample_tokens=self.split_tokens(ds, ds.train_split),
-                              device=self.device, seed=spec.seed)
-        ckpt.parent.mkdir(parents=True, exist_ok=True)
-        summary = adapter.pretrain(ctx, ckpt, self._epoch_cb(run_id, adapter.config.epochs))
-        record = RunRecord(
-            run_id=run_id, kind="pretrain", method=spec.method, checkpoint=None, dataset=ds.name, task="pretrain",
-            seed=spec.seed, pretrain_seed=spec.seed, preset=spec.preset, metrics=summary,
-            provenance=collect(resolved_config=resolved, device=self.device, wall_time_s=time.perf_counter() - t0,
-                               started_at=started, checkpoint_sha256=file_sha256(ckpt), dataset_version=ds.version),
-        )
-        self.store.write(record)
+        with StoreLock(ckpt.with_suffix(".lock"), f"pretraining {run_id} ({spec.method})"):
+            if self.store.has(run_id):  # another process finished it while we waited
+                return run_id, ckpt
+            started, t0 = now_iso(), time.perf_counter()
+            ctx = PretrainContext(reader=self.reader(ds), sample_tokens=tokens, device=self.device, seed=spec.seed)
+            summary = adapter.pretrain(ctx, ckpt, self._epoch_cb(run_id, adapter.config.epochs))
+            earlier = summary.pop("earlier_wall_s")
+            record = RunRecord(
+                run_id=run_id, kind="pretrain", method=spec.method, checkpoint=None, dataset=ds.name, task="pretrain",
+                seed=spec.seed, pretrain_seed=spec.seed, preset=spec.preset, metrics=summary,
+                provenance=collect(resolved_config=resolved, device=self.device,
+                                   wall_time_s=earlier + time.perf_counter() - t0, started_at=started,
+                                   checkpoint_sha256=file_sha256(ckpt), dataset_version=ds.version,
+                                   resumes=len(summary["segment_starts"]) - 1),
+            )
+            self.store.write(record)
+            pretrain_state_path(ckpt).unlink(missing_ok=True)  # only now: the record is published
         return run_id, ckpt
 
     # ---- evaluation ---------------------------------------------------------------------------------
-    def checkpoint_for(self, adapter: MethodAdapter, spec: EvalSpec) -> tuple[str | None, Path | None]:
-        """(pretraining run id, checkpoint) of the spec's method and pretraining seed; pretrains if needed."""
+    def checkpoint_for(self, adapter: MethodAdapter, spec: EvalSpec, backbone: str) -> tuple[CheckpointRef | None, Path | None]:
+        """The verified checkpoint of the spec's method and pretraining seed (pretrained first if needed), or
+        the user's `--checkpoint`; None for a method that pretrains nothing."""
+        if spec.checkpoint is not None:
+            path = Path(spec.checkpoint)
+            return user_checkpoint(path, self.store, spec.method, backbone, spec.unrecorded_checkpoint), path
         if not adapter.needs_pretraining:
             return None, None
-        return self.pretrain(spec.pretrain_spec())
+        run_id, path = self.pretrain(spec.pretrain_spec())
+        return verify_checkpoint(path, self.store.read(run_id), spec.method, backbone), path
 
     def evaluate(self, spec: EvalSpec) -> RunRecord:
         ds = self.dataset(spec.dataset)
@@ -126,14 +152,27 @@ class Runner:
                                teacher_checkpoint=spec.teacher_checkpoint)
         backbone_name = backbone_for_task(adapter, protocol)
         train_tokens, split_hash = label_split(self.reader(ds), ds, spec.fraction, spec.draw)
-        # The run id needs the checkpoint id; computing it does not train anything.
-        ckpt_id = run_id_of(spec.pretrain_spec().resolve(adapter, ds)) if adapter.needs_pretraining else None
-        resolved = spec.resolve(adapter, protocol, ds, ckpt_id, split_hash, backbone_name)
+        # The run id holds the checkpoint's sha256: pretraining (once, shared) comes before it.
+        ref, ckpt = self.checkpoint_for(adapter, spec, backbone_name)
+        resolved = spec.resolve(adapter, protocol, ds, ref, split_hash, backbone_name, self.numerics())
         run_id = run_id_of(resolved)
         if self.store.has(run_id):
             log.info("run %s already finished; skipped", run_id)
             return self.store.read(run_id)
-        ckpt_id, ckpt = self.checkpoint_for(adapter, spec)
+        work = self.work_dir(run_id)
+        with StoreLock(work.with_suffix(".lock"), f"run {run_id}"):
+            if self.store.has(run_id):  # another process finished it while we waited
+                return self.store.read(run_id)
+            record = self._evaluate_locked(spec, ds, protocol, adapter, backbone_name, ref, ckpt, resolved,
+                                           run_id, train_tokens, split_hash, work)
+            self.store.write(record)
+            shutil.rmtree(work, ignore_errors=True)  # only now: the record is published
+        return record
+
+    def _evaluate_locked(self, spec: EvalSpec, ds: DatasetSpec, protocol: ResolvedProtocol, adapter: MethodAdapter,
+                         backbone_name: str, ref: CheckpointRef | None, ckpt: Path | None, resolved: dict[str, Any],
+                         run_id: str, train_tokens: list[str], split_hash: str, work: Path) -> RunRecord:
+        card, task = protocol.card, protocol.task
         started, t0 = now_iso(), time.perf_counter()
         pretrained = backbone_name in adapter.card.pretrains  # else a seeded init of a backbone it provides
         backbone = adapter.load_backbone(backbone_name, ckpt if pretrained else None, init_seed=spec.pretrain_seed)
@@ -142,22 +181,21 @@ class Runner:
         train = self.samples(ds, protocol, train_tokens, train=True)
         eval_split = ds.val_split if card.eval_split == "val" else ds.train_split
         evaluation = self.samples(ds, protocol, self.split_tokens(ds, eval_split), train=False)
-        work = self.work_dir(run_id)
         work.mkdir(parents=True, exist_ok=True)
-        history = train_downstream(protocol, model, train, spec.seed, self.device, work / "state.pt",
-                                   on_epoch_end=self._epoch_cb(run_id, protocol.schedule.epochs))
+        state = train_downstream(protocol, model, train, spec.seed, self.device, work / "state.pt",
+                                 on_epoch_end=self._epoch_cb(run_id, protocol.schedule.epochs))
         scores = task.evaluate(model, evaluation, self.device, ds)
         if task.score.name not in scores:
             raise RuntimeError(f"task {task.name!r} did not return its main score {task.score.name!r}")
-        metrics = {**scores, "loss_history": history, "train_frames": len(train), "eval_frames": len(evaluation)}
-        record = RunRecord(
-            run_id=run_id, kind="evaluation", method=spec.method, checkpoint=ckpt_id, protocol=card.name,
-            protocol_version=card.version, dataset=ds.name, task=task.name, fraction=spec.fraction, draw=spec.draw,
-            seed=spec.seed, pretrain_seed=spec.pretrain_seed, preset=spec.preset, score=task.score, metrics=metrics,
-            provenance=collect(resolved_config=resolved, device=self.device, wall_time_s=time.perf_counter() - t0,
-                               started_at=started, split_hash=split_hash,
-                               checkpoint_sha256=file_sha256(ckpt) if ckpt else None, dataset_version=ds.version),
+        metrics = {**scores, "loss_history": state.history, "segment_starts": state.segments,
+                   "train_frames": len(train), "eval_frames": len(evaluation)}
+        return RunRecord(
+            run_id=run_id, kind="evaluation", method=spec.method, checkpoint=ref.run_id if ref else None,
+            protocol=card.name, protocol_version=card.version, dataset=ds.name, task=task.name,
+            fraction=spec.fraction, draw=spec.draw, seed=spec.seed, pretrain_seed=spec.pretrain_seed,
+            preset=spec.preset, score=task.score, metrics=metrics,
+            provenance=collect(resolved_config=resolved, device=self.device,
+                               wall_time_s=state.earlier_wall_s + time.perf_counter() - t0, started_at=started,
+                               split_hash=split_hash, checkpoint_sha256=ref.sha256 if ref else None,
+                               dataset_version=ds.version, resumes=state.resumes),
         )
-        self.store.write(record)
-        shutil.rmtree(work, ignore_errors=True)
-        return record

@@ -1,4 +1,10 @@
-"""Run specifications: what one pretraining or one evaluation run is, resolved to a hashable config."""
+"""Run specifications: what one pretraining or one evaluation run is, resolved to a hashable config.
+
+The run id is the hash of the resolved config, which holds everything that can change a number: the
+method's and protocol's typed configs, the dataset's identity (a content hash of its tables, not its path),
+the split hash, the seeds, the checkpoint's sha256 and the numerics settings (threads, deterministic
+algorithms, dtype, mixed precision, device type). Same id, same numbers on the same machine.
+"""
 
 from __future__ import annotations
 
@@ -20,9 +26,23 @@ class PretrainSpec:
     components: tuple[tuple[str, bool], ...] = ()
     teacher_checkpoint: str | None = None
 
-    def resolve(self, adapter: MethodAdapter, dataset: DatasetSpec) -> dict[str, Any]:
+    def resolve(self, adapter: MethodAdapter, dataset: DatasetSpec, split_hash: str,
+                numerics: dict[str, Any]) -> dict[str, Any]:
         return {"kind": "pretrain", **adapter.resolved_config(), "dataset": dataset.as_config(),
-                "pretrain_split": dataset.train_split, "seed": self.seed}
+                "pretrain_split": dataset.train_split, "pretrain_split_hash": split_hash, "seed": self.seed,
+                "numerics": numerics}
+
+
+@dataclass(frozen=True)
+class CheckpointRef:
+    """The checkpoint an evaluation loads: the pretraining run that made it (or a user file) and its sha256."""
+
+    run_id: str | None  # None: a user checkpoint without a pretraining record (allowed only explicitly)
+    sha256: str
+    source: str  # "pretraining" | "user"
+
+    def as_config(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "sha256": self.sha256, "source": self.source}
 
 
 @dataclass(frozen=True)
@@ -37,17 +57,20 @@ class EvalSpec:
     pretrain_seed: int = 0
     components: tuple[tuple[str, bool], ...] = ()
     teacher_checkpoint: str | None = None
+    checkpoint: str | None = None  # a user's checkpoint file instead of the suite's own pretraining
+    unrecorded_checkpoint: bool = False  # allow `checkpoint` without a pretraining record in the store
 
     def pretrain_spec(self) -> PretrainSpec:
         return PretrainSpec(self.method, self.dataset, self.preset, self.pretrain_seed, self.components,
                             self.teacher_checkpoint)
 
     def resolve(self, adapter: MethodAdapter, protocol: ResolvedProtocol, dataset: DatasetSpec,
-                checkpoint_id: str | None, split_hash: str, backbone: str) -> dict[str, Any]:
+                checkpoint: CheckpointRef | None, split_hash: str, backbone: str,
+                numerics: dict[str, Any]) -> dict[str, Any]:
         return {
             "kind": "evaluation",
             "method": adapter.resolved_config(),
-            "checkpoint": checkpoint_id,
+            "checkpoint": checkpoint.as_config() if checkpoint else None,
             # For a method without pretraining this seeds the backbone's init, so both kinds of row vary alike.
             "pretrain_seed": self.pretrain_seed,
             "backbone": backbone,
@@ -57,9 +80,9 @@ class EvalSpec:
             "draw": self.draw,
             "split_hash": split_hash,
             "seed": self.seed,
+            "numerics": numerics,
         }
 
 
 def run_id_of(resolved: dict[str, Any]) -> str:
     return config_hash(resolved)
-

@@ -46,6 +46,11 @@ class PretrainContext:
     cache: dict[str, Any] = field(default_factory=dict)
 
 
+def pretrain_state_path(checkpoint_path: Path) -> Path:
+    """Where a pretraining's resumable state lives until its record is published."""
+    return checkpoint_path.with_name(checkpoint_path.name + ".state")
+
+
 class MethodAdapter(ABC):
     """Extension point: one pretraining method. A new method is a subclass registered with
     `methods.registry.register` plus a card in `methods/<name>.yaml`."""
@@ -148,8 +153,7 @@ class MethodAdapter(ABC):
         backbones, heads, model, optimizer = self.build_training(ctx)
         epochs = self.config.epochs
         scheduler = build_scheduler(optimizer, self.config.schedule, epochs)
-        state_path = checkpoint_path.with_name(checkpoint_path.name + ".state")
-        trainer = Trainer(model, optimizer, scheduler, epochs, state_path)
+        trainer = Trainer(model, optimizer, scheduler, epochs, pretrain_state_path(checkpoint_path))
         items: dict[str, Any] = {}
 
         def load(token: str) -> Any:
@@ -165,9 +169,11 @@ class MethodAdapter(ABC):
 
         state = trainer.fit(batches, lambda b: self.loss(backbones, heads, b[0], ctx, b[1]), on_epoch_end)
         save_checkpoint(checkpoint_path, self.card.name, self.resolved_config(), dict(backbones.items()), heads)
-        state_path.unlink(missing_ok=True)
-        return {"epochs": state.epoch, "loss_history": state.history,
-                "final_loss": sum(state.history[-1].values()) if state.history else float("nan")}
+        # The training state stays until the caller has published its record: a kill in between resumes
+        # at the last epoch instead of retraining (the caller removes it, `pretrain_state_path`).
+        return {"epochs": state.epoch, "loss_history": state.history, "segment_starts": state.segments,
+                "final_loss": sum(state.history[-1].values()) if state.history else float("nan"),
+                "earlier_wall_s": state.earlier_wall_s}
 
     def build_backbones(self) -> nn.ModuleDict:
         return nn.ModuleDict({name: build_backbone(cfg) for name, cfg in self.backbone_configs().items()})

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from bench3d.engine.seeding import epoch_rng, seed_everything
-from bench3d.engine.trainer import Trainer, build_optimizer, build_scheduler
+from bench3d.engine.trainer import Trainer, TrainState, build_optimizer, build_scheduler
 from bench3d.protocols.resolve import ResolvedProtocol
 from bench3d.tasks import DownstreamModel
 
@@ -32,8 +32,9 @@ def features_are_fixed(protocol: ResolvedProtocol) -> bool:
 
 def train_downstream(protocol: ResolvedProtocol, model: DownstreamModel, train: Sequence[Any], seed: int,
                      device: torch.device, state_path: Path | None,
-                     on_epoch_end: Callable[[int, dict[str, float]], None] | None = None) -> list[dict[str, float]]:
-    """Train per the card and schedule; returns the per-epoch loss history. Resumes from `state_path`."""
+                     on_epoch_end: Callable[[int, dict[str, float]], None] | None = None) -> TrainState:
+    """Train per the card and schedule; returns the training state (loss history, segments, wall time).
+    Resumes from `state_path`."""
     if protocol.card.checkpoint_rule != "last_epoch":  # the schema allows only this; keep the two in step
         raise NotImplementedError(protocol.card.checkpoint_rule)
     seed_everything(seed)
@@ -69,6 +70,5 @@ def train_downstream(protocol: ResolvedProtocol, model: DownstreamModel, train: 
 
     trainable = model.head if frozen else model
     trainer = Trainer(trainable, optimizer, scheduler, schedule.epochs, state_path, train_mode=train_mode)
-    state = trainer.fit(lambda e: ((e, b) for b in _batches(len(train), schedule.batch_size, seed, e)), step,
-                        on_epoch_end)
-    return state.history
+    return trainer.fit(lambda e: ((e, b) for b in _batches(len(train), schedule.batch_size, seed, e)), step,
+                       on_epoch_end)

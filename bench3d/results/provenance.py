@@ -19,7 +19,8 @@ import torch
 import bench3d
 from bench3d.results.record import Provenance
 
-TRACKED_PACKAGES = ("torch", "numpy", "nuscenes-devkit", "pandas", "scikit-image", "spconv", "torchmetrics")
+TRACKED_PACKAGES = ("torch", "numpy", "scipy", "nuscenes-devkit", "pandas", "pyarrow", "pydantic", "scikit-image",
+                    "spconv", "torchmetrics")
 
 
 def config_hash(config: dict[str, Any]) -> str:
@@ -40,14 +41,28 @@ def file_sha256(path: str | Path) -> str:
 def git_sha() -> str | None:
     """Commit of the suite's source tree (with '-dirty' when it has uncommitted changes), if a checkout."""
     src = Path(bench3d.__file__).resolve().parent.parent
+    # Read-only: --no-optional-locks keeps `git status` from refreshing (and locking) the checkout's index.
+    git = ["git", "--no-optional-locks", "-C", str(src)]
     try:
-        sha = subprocess.run(["git", "-C", str(src), "rev-parse", "HEAD"], capture_output=True, text=True,
+        sha = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True,
                              timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(src), "status", "--porcelain", "--untracked-files=no", "bench3d"],
+        dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no", "bench3d"],
                                capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return sha + ("-dirty" if dirty else "")
+
+
+@lru_cache(maxsize=1)
+def cpu_model() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo), else what `platform` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def package_versions() -> dict[str, str]:
@@ -87,6 +102,7 @@ def collect(
     split_hash: str | None = None,
     checkpoint_sha256: str | None = None,
     dataset_version: str | None = None,
+    resumes: int = 0,
 ) -> Provenance:
     return Provenance(
         suite_version=bench3d.__version__,
@@ -104,4 +120,6 @@ def collect(
         finished_at=now_iso(),
         python=sys.version.split()[0],
         platform=platform.platform(),
+        cpu=cpu_model(),
+        resumes=resumes,
     )

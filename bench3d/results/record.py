@@ -39,6 +39,8 @@ class Provenance(BaseModel):
     finished_at: str
     python: str
     platform: str
+    cpu: str | None = None  # CPU model (numbers can drift between machines; see `bench3d results --compare`)
+    resumes: int = 0  # how often the run was resumed after a kill; wall_time_s sums every segment
 
 
 class RunRecord(BaseModel):
