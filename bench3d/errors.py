@@ -32,3 +32,7 @@ class UnknownNameError(Bench3DError, KeyError):
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message
         return str(self.args[0])
+
+
+class SplitError(ConfigError, ValueError):
+    """A label fraction or draw that no split rule defines (a ValueError too, for library callers)."""

@@ -44,3 +44,26 @@ def temp_writer(path: Path) -> tuple[str, int] | None:
         return None
     host, _, pid = name.rsplit(TEMP_MARK, 1)[1].rpartition(".")
     return (host, int(pid)) if pid.isdigit() and host else None
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write a whole file or nothing: a temporary sibling, fsync, rename. A clear error names the path."""
+    from bench3d.errors import DataError  # leaf to leaf; errors has no imports
+
+    path = Path(path)
+    if path.is_dir():
+        raise DataError(path, "is a folder", "give a file path")
+    tmp = temp_name(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise DataError(path, f"cannot write: {exc.strerror or exc}", "free space or choose another path; "
+                        "nothing was written") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

@@ -12,7 +12,9 @@ from rich.console import Console
 from rich.table import Table
 
 from bench3d.cli._errors import user_errors
+from bench3d.cli._options import output_file
 from bench3d.metrics.reducers import SegmentationScores
+from bench3d.paths import write_text_atomic
 
 eval_app = typer.Typer(help="Evaluate predictions against a dataset with its official metric.", no_args_is_help=True)
 console = Console()
@@ -36,8 +38,7 @@ def _show_segmentation(title: str, scores: SegmentationScores) -> None:
 
 def _write_json(path: Optional[Path], payload: dict[str, Any]) -> None:
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(payload, indent=2))
+        write_text_atomic(path, json.dumps(payload, indent=2))
         console.print(f"wrote {path}")
 
 
@@ -47,7 +48,7 @@ def lidarseg(
     version: str = typer.Option("v1.0-mini", help="Release version folder, e.g. v1.0-trainval."),
     eval_set: str = typer.Option("mini_val", help="Devkit split name, or a split of <version>/splits.json."),
     predictions: Path = typer.Option(..., help="Submission folder holding lidarseg/<eval_set>/*_lidarseg.bin."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the scores and matrix here."),
+    json_out: Optional[Path] = typer.Option(None, "--json", callback=output_file, help="Also write the scores and matrix here."),
 ) -> None:
     """nuScenes-lidarseg mIoU of a submission folder (devkit LidarSegEval convention)."""
     from bench3d.metrics.nuscenes_lidarseg import evaluate_lidarseg_submission
@@ -67,7 +68,7 @@ def semantickitti(
     dataroot: Path = typer.Option(..., help="SemanticKITTI dataset root (holds sequences/NN/labels)."),
     predictions: Path = typer.Option(..., help="Folder holding sequences/NN/predictions/*.label (raw ids)."),
     split: str = typer.Option("valid", help="Sequences to score: valid (08) or train."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the scores and matrix here."),
+    json_out: Optional[Path] = typer.Option(None, "--json", callback=output_file, help="Also write the scores and matrix here."),
 ) -> None:
     """SemanticKITTI mIoU and accuracy (evaluate_semantics.py convention)."""
     from bench3d.metrics.semantickitti_eval import SPLITS, evaluate_semantickitti_predictions
@@ -90,7 +91,7 @@ def det(
     eval_set: str = typer.Option("mini_val", help="Devkit split name, or a split of <version>/splits.json."),
     results: Path = typer.Option(..., help="Results JSON in the official nuScenes detection format."),
     output_dir: Optional[Path] = typer.Option(None, help="Where the devkit writes metrics_summary.json."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the scores here."),
+    json_out: Optional[Path] = typer.Option(None, "--json", callback=output_file, help="Also write the scores here."),
 ) -> None:
     """nuScenes detection mAP / NDS / TP errors, computed by nuscenes-devkit's DetectionEval."""
     from bench3d.metrics.detection import TP_ERROR_NAMES, evaluate_detection_results

@@ -44,14 +44,49 @@ for _mod in sorted(pkgutil.iter_modules(cli_pkg.__path__), key=lambda m: m.name)
         _module.register(app)
 
 
-def main() -> None:
-    """Console entry point: the suite's own errors print one line naming the file or field, exit code 1."""
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point. Every failure prints one line and exits: 1 for a bad file, field or value the
+    suite found (naming it and the fix), 2 for command-line usage. `-v` shows the traceback as well."""
     import sys
+
+    try:  # typer >= 0.16 vendors click
+        from typer import _click as click
+    except ImportError:  # pragma: no cover - older typer depends on click
+        import click
 
     from bench3d.errors import Bench3DError
 
+    args = list(sys.argv[1:] if argv is None else argv)
+    verbose = "-v" in args or "--verbose" in args
+
+    def fail(message: str, code: int) -> None:
+        if verbose and code != 2:
+            import traceback
+
+            traceback.print_exc()
+        typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+        sys.exit(code)
+
+    exits = tuple(t for t in (getattr(click.exceptions, "Exit", None), typer.Exit) if t)
+    aborts = tuple(t for t in (getattr(click.exceptions, "Abort", None), typer.Abort, KeyboardInterrupt) if t)
     try:
-        app(prog_name="bench3d")
+        code = app(args=args, prog_name="bench3d", standalone_mode=False)
+    except click.exceptions.UsageError as exc:
+        message = exc.format_message()
+        if not message:  # no arguments: the help was printed
+            sys.exit(2)
+        where = exc.ctx.command_path if exc.ctx else "bench3d"
+        fail(f"{message} (see `{where} --help`)", 2)
+    except exits as exc:
+        sys.exit(exc.exit_code)
+    except aborts:
+        fail("aborted", 130)
     except Bench3DError as exc:
-        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
-        sys.exit(1)
+        fail(str(exc).replace("\n", " "), 1)
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        fail(f"{where}{exc.strerror or exc}", 1)
+    except Exception as exc:  # a bug of the suite: still one line, the traceback under -v
+        fail(f"internal error {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+             "(rerun with -v for the traceback and report it)", 1)
+    sys.exit(code if isinstance(code, int) else 0)

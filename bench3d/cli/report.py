@@ -8,27 +8,81 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bench3d.cli._options import output_file
+
 console = Console()
 
 
 def results(
     store: Path = typer.Option(None, "--results", help="Results store (default: results/)."),
     metric: str = typer.Option("miou", help="Metric to show."),
-    csv: Path = typer.Option(None, help="Write the long table as CSV."),
+    csv: Path = typer.Option(None, callback=output_file, help="Write the long table as CSV."),
+    check: bool = typer.Option(False, "--check", help="Report what does not belong in the store (junk files, "
+                                                      "dead processes' leftovers)."),
+    repair: bool = typer.Option(False, "--repair", help="With --check: remove dead leftovers, move junk to "
+                                                        "quarantine/."),
+    compare: tuple[Path, Path] = typer.Option((None, None), "--compare", help="Two stores: the runs whose ids "
+                                              "match, with their main-score differences (drift between machines)."),
 ) -> None:
-    """List finished runs with a metric."""
-    from bench3d.results import load
+    """List finished runs with a metric; check or repair a store; compare two stores."""
+    from bench3d.paths import results_dir, write_text_atomic
+    from bench3d.results import ResultsStore, load
 
+    if compare[0] is not None:
+        _compare(*compare)
+        return
+    if check or repair:
+        _check(ResultsStore(store), repair)
+        return
     df = load(store)
     if csv:
-        df.to_csv(csv, index=False)
+        write_text_atomic(csv, df.to_csv(index=False))
         console.print(f"wrote {csv}")
+    if df.empty:
+        console.print(f"no run records in {store or results_dir()}")
+        return
     sel = df[df.metric == metric].sort_values(["method", "protocol", "fraction", "draw", "seed"])
     table = Table("run id", "kind", "method", "protocol", "fraction", "draw", "seed", metric, "reducer")
     for _, r in sel.iterrows():
         table.add_row(r.run_id, r.kind, r.method, str(r.protocol), f"{r.fraction}", str(r.draw), str(r.seed),
                       f"{r.value:.4f}", str(r.reducer))
     console.print(table)
+
+
+def _check(store, repair: bool) -> None:
+    from bench3d.harness.maintenance import check_store, repair_store
+
+    report = check_store(store)
+    console.print(f"{store.root}: {report.records} valid record(s)")
+    for path, why in report.bad_records:
+        console.print(f"  not a record: {path}: {why}")
+    for path in report.dead_temp_files:
+        console.print(f"  temporary file of a dead process: {path}")
+    for path in report.stale_work:
+        console.print(f"  work folder of a finished or empty run: {path}")
+    for path in report.orphan_checkpoints:
+        console.print(f"  checkpoint without a record (an interrupted pretraining; it resumes): {path}")
+    if repair:
+        for line in repair_store(store, report, quarantine_bad=True):
+            console.print(f"  {line}")
+    elif not report.clean:
+        console.print("run `bench3d results --check --repair` to clean up")
+        raise typer.Exit(1)
+
+
+def _compare(a: Path, b: Path) -> None:
+    from bench3d.reports.compare import compare_stores
+
+    df = compare_stores(a, b)
+    if df.empty:
+        console.print(f"no run id is in both {a} and {b}")
+        return
+    table = Table("run id", "method", "protocol", "seed", "score", str(a), str(b), "difference", "machines")
+    for r in df.itertuples():
+        table.add_row(r.run_id, r.method, str(r.protocol), str(r.seed), r.score, f"{r.value_a:.6f}",
+                      f"{r.value_b:.6f}", f"{r.difference:+.6f}", "same" if r.same_cpu else f"{r.cpu_a} | {r.cpu_b}")
+    console.print(table)
+    console.print(f"{len(df)} run(s) in both; {int((df.difference != 0).sum())} differ")
 
 
 def table(

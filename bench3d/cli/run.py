@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from bench3d.cli._options import fractions, non_negative
 from bench3d.cli._progress import epoch_progress
 
 console = Console()
@@ -27,13 +28,15 @@ def pretrain(
     dataset: str = typer.Option("synth", help="Dataset name (bench3d list)."),
     dataroot: Path = typer.Option(None, help="Dataset root (default: the dataset's own)."),
     preset: str = typer.Option("tiny", help="Scale preset: tiny (CPU) or paper (GPU)."),
-    pretrain_seed: list[int] = typer.Option([0], help="Pretraining seed(s) (repeatable); one checkpoint each."),
+    pretrain_seed: list[int] = typer.Option([0], callback=non_negative,
+                                            help="Pretraining seed(s) (repeatable); one checkpoint each."),
     component: list[str] = typer.Option(None, help="Ablation: NAME=on|off (repeatable)."),
     teacher_checkpoint: Path = typer.Option(None, help="2D teacher weights (ViT, DINOv2 layout)."),
     results: Path = typer.Option(None, help="Results store (default: results/)."),
     device: str = typer.Option("cpu"),
 ) -> None:
     """Pretrain a method; writes a checkpoint and its own run record per pretraining seed."""
+    check_names([method], [], dataset)
     from bench3d.harness.runner import Runner
     from bench3d.harness.specs import PretrainSpec
     from bench3d.results import ResultsStore
@@ -53,11 +56,13 @@ def run(
     dataset: str = typer.Option("synth"),
     dataroot: Path = typer.Option(None),
     preset: str = typer.Option("tiny"),
-    fraction: list[float] = typer.Option(None, help="Label fractions (default: the protocol card's)."),
-    draw: list[int] = typer.Option(None, help="Split draws (default: the card's)."),
-    seed: list[int] = typer.Option(None, help="Downstream seeds (default: the card's)."),
-    pretrain_seed: list[int] = typer.Option(None, help="Pretraining seeds; for random init, its init seed "
-                                                       "(default: the card's `pretrain_seeds`)."),
+    fraction: list[float] = typer.Option(None, callback=fractions,
+                                         help="Label fractions in (0, 1] (default: the protocol card's)."),
+    draw: list[int] = typer.Option(None, callback=non_negative, help="Split draws (default: the card's)."),
+    seed: list[int] = typer.Option(None, callback=non_negative, help="Downstream seeds (default: the card's)."),
+    pretrain_seed: list[int] = typer.Option(None, callback=non_negative,
+                                            help="Pretraining seeds; for random init, its init seed "
+                                                 "(default: the card's `pretrain_seeds`)."),
     component: list[str] = typer.Option(None, help="Ablation: NAME=on|off (repeatable)."),
     teacher_checkpoint: Path = typer.Option(None),
     checkpoint: Path = typer.Option(None, help="Evaluate this checkpoint file instead of the suite's own "
@@ -68,6 +73,7 @@ def run(
     device: str = typer.Option("cpu"),
 ) -> None:
     """Run protocol(s) against method(s): the run matrix; finished runs are skipped, killed ones resume."""
+    check_names(method, protocol, dataset)
     from bench3d.harness.matrix import expand_matrix
     from bench3d.harness.runner import Runner
     from bench3d.results import ResultsStore
@@ -96,6 +102,19 @@ def convert_checkpoint(
     from bench3d.models.checkpoint import convert_legacy_checkpoint
 
     console.print(f"wrote {convert_legacy_checkpoint(old, new)}")
+
+
+def check_names(methods: list[str], protocols: list[str], dataset: str) -> None:
+    """Unknown names fail at once, before torch and the data are loaded."""
+    from bench3d.cards import method_names, protocol_names
+    from bench3d.datasets import dataset_names
+    from bench3d.errors import UnknownNameError
+
+    for kind, names, known in (("method", methods, method_names()), ("protocol", protocols, protocol_names()),
+                               ("dataset", [dataset], dataset_names())):
+        for name in names:
+            if name not in known:
+                raise UnknownNameError(kind, name, known)
 
 
 def register(app: typer.Typer) -> None:

@@ -10,7 +10,9 @@ from rich.console import Console
 from rich.table import Table
 
 from bench3d.cli._errors import user_errors
+from bench3d.cli._options import output_file
 from bench3d.errors import ConfigError
+from bench3d.paths import write_text_atomic
 from bench3d.splits import catalog
 from bench3d.splits.manifest import SplitManifest
 
@@ -116,7 +118,7 @@ def build(
 def stats(
     dataroot: Path = typer.Option(..., help="nuScenes root with lidarseg installed."),
     version: str = typer.Option("v1.0-trainval", help="Release version folder."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Write points per class of every manifest here."),
+    json_out: Optional[Path] = typer.Option(None, "--json", callback=output_file, help="Write points per class of every manifest here."),
 ) -> None:
     """Class coverage (points per evaluation class) of every manifest built from this release."""
     import json
@@ -147,8 +149,7 @@ def stats(
         per_class.add_row(name, *(f"{row.points_per_class[name]:,}" for row in draw0))
     console.print(per_class)
     if json_out is not None:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps({r.name: {"scenes": r.scenes, "keyframes": r.keyframes,
+        write_text_atomic(json_out, json.dumps({r.name: {"scenes": r.scenes, "keyframes": r.keyframes,
                                                  "points_per_class": r.points_per_class} for r in rows}, indent=2))
         console.print(f"wrote {json_out}")
 

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.markdown import Markdown
 
+from bench3d.cli._options import non_negative
 from bench3d.cli._progress import epoch_progress
 from bench3d.paths import reports_dir
 
@@ -50,8 +51,9 @@ def ablate(
     dataset: str = typer.Option("synth"),
     dataroot: Path = typer.Option(None),
     preset: str = typer.Option("tiny"),
-    seed: list[int] = typer.Option(None, help="Seeds (default: the protocol card's)."),
-    pretrain_seed: list[int] = typer.Option(None, help="Pretraining seeds (default: the protocol card's)."),
+    seed: list[int] = typer.Option(None, callback=non_negative, help="Seeds (default: the protocol card's)."),
+    pretrain_seed: list[int] = typer.Option(None, callback=non_negative,
+                                            help="Pretraining seeds (default: the protocol card's)."),
     variant: list[str] = typer.Option(None, help="Only these variants (full, -<component>)."),
     results: Path = typer.Option(None),
     reports: Path = typer.Option(None, "--reports", help="Report folder (default: $BENCH3D_REPORTS, else reports/ next to the results store)."),

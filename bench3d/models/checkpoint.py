@@ -8,6 +8,7 @@ that converts them (`bench3d convert-checkpoint OLD NEW`), never loaded by guess
 from __future__ import annotations
 
 import logging
+import pickle
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
@@ -38,13 +39,24 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"checkpoint {path} not found")
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    ckpt = _load(path)
     if isinstance(ckpt, dict) and "encoder" in ckpt and "backbones" not in ckpt:
         raise ConfigError(f"{path}: checkpoint in the old single-encoder format (key `encoder`); convert it with "
                           f"`bench3d convert-checkpoint {path} NEW.pt` and load NEW.pt")
     if not isinstance(ckpt, dict) or not isinstance(ckpt.get("backbones"), dict) or "configs" not in ckpt:
         raise ConfigError(f"{path}: not a bench3d pretraining checkpoint (no `backbones`/`configs` entries)")
     return ckpt
+
+
+def _load(path: Path) -> Any:
+    if path.stat().st_size == 0:
+        raise ConfigError(f"{path}: checkpoint file is empty (an interrupted copy?); copy it again or pretrain again")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except (EOFError, RuntimeError, OSError, ValueError, pickle.UnpicklingError) as exc:
+        raise ConfigError(f"{path}: not a readable torch checkpoint (truncated or damaged: "
+                          f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); copy it again or "
+                          "pretrain again") from None
 
 
 def load_backbone_state(backbone: Backbone, checkpoint: str | Path, name: str, allowed: list[str] | None = None) -> None:
@@ -83,7 +95,7 @@ def convert_legacy_checkpoint(src: str | Path, dst: str | Path) -> Path:
         raise ConfigError(f"{dst} exists; choose a new path (a checkpoint is never overwritten)")
     if not src.is_file():
         raise ConfigError(f"checkpoint {src} not found")
-    old = torch.load(src, map_location="cpu", weights_only=False)
+    old = _load(src)
     if not isinstance(old, dict) or "encoder" not in old or "encoder_config" not in old:
         raise ConfigError(f"{src}: not an old single-encoder checkpoint (needs `encoder` and `encoder_config`)")
     record = {"type": "lidar_minkunet", **old["encoder_config"]}

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench3d.reports.stats import mean_ci95, score_of
+from bench3d.paths import write_text_atomic
 from bench3d.results import RunRecord, ScoreSpec
 
 FULL = "full"  # the variant with every component on; deltas are taken against it
@@ -54,6 +55,6 @@ def write_ablation_report(records: dict[str, list[RunRecord]], method: str, prot
     text = "\n".join(lines) + "\n"
     out_dir.mkdir(parents=True, exist_ok=True)
     md, csv = out_dir / f"ablation_{method}.md", out_dir / f"ablation_{method}.csv"
-    md.write_text(text)
-    df.to_csv(csv, index=False)
+    write_text_atomic(md, text)
+    write_text_atomic(csv, df.to_csv(index=False))
     return [md, csv], text

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from bench3d.reports.stats import score_of, summarise_runs
 from bench3d.reports.table import build_table
+from bench3d.paths import write_text_atomic
 from bench3d.results import ResultsStore
 from bench3d.results.store import records_to_frame
 from bench3d.tasks import registered_tasks
@@ -31,8 +32,8 @@ def write_comparison(store: str | Path | None, dataset: str, out_dir: Path, refe
     out_dir.mkdir(parents=True, exist_ok=True)
     md = table.to_markdown()
     paths = [out_dir / "table.md", out_dir / "table.tex", out_dir / "table.csv", out_dir / "table_runs.csv"]
-    paths[0].write_text(md)
-    paths[1].write_text(table.to_latex())
-    paths[2].write_text(table.to_csv())
-    summary.to_csv(paths[3], index=False)  # which run ids make each cell
+    write_text_atomic(paths[0], md)
+    write_text_atomic(paths[1], table.to_latex())
+    write_text_atomic(paths[2], table.to_csv())
+    write_text_atomic(paths[3], summary.to_csv(index=False))  # which run ids make each cell
     return paths, md

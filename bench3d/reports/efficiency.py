@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from bench3d.paths import write_text_atomic
 from bench3d.results import RunRecord  # noqa: E402
 
 
@@ -82,6 +83,6 @@ def write_efficiency_report(records: list[RunRecord], out_dir: Path) -> tuple[li
               "| method | frames | train hours | memory (GB) |", "|---|---|---|---|"]
     for row in pub.itertuples(index=False):
         lines.append(f"| {row.method} | {row.frames} | {row.train_hours} | {row.memory_gb} |")
-    md.write_text("\n".join(lines) + "\n")
-    df.to_csv(csv, index=False)
+    write_text_atomic(md, "\n".join(lines) + "\n")
+    write_text_atomic(csv, df.to_csv(index=False))
     return [png, md, csv], df

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from bench3d.errors import SplitError
 from bench3d.splits.manifest import SplitManifest
 from bench3d.splits.rules import draw_seed, keep_every_kth_counting_from_one
 
@@ -44,7 +45,8 @@ def skip_step(fraction: float) -> int:
     for known, step in SKIP_STEP_BY_FRACTION.items():
         if abs(known - fraction) < 1e-9:
             return step
-    raise ValueError(f"no SLidR skip step for fraction {fraction}; known: {sorted(SKIP_STEP_BY_FRACTION)}")
+    raise SplitError(f"--fraction {fraction}: no SLidR split for this label fraction; use one of "
+                     f"{sorted(SKIP_STEP_BY_FRACTION)}")
 
 
 def slidr_scenes(scene_table_names: Sequence[str], train_names: Sequence[str], fraction: float) -> list[str]:

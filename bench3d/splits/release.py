@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from bench3d.errors import SplitError
 from bench3d.splits import nuscenes as nus
 from bench3d.splits.manifest import SplitManifest
 from bench3d.splits.rules import draw_seed
@@ -38,7 +39,8 @@ def release_label_split(scene_table_names: Sequence[str], train_names: Sequence[
     """(manifest, sample tokens to train on) for a release; `keyframes` maps scene name -> sample tokens."""
     train = [n for n in scene_table_names if n in set(train_names)]
     if not train:
-        raise ValueError(f"{source}: no train scene of the split in this release")
+        raise SplitError(f"{source}: no train scene of the split in this release (generate or point at a release "
+                         "that holds the split's scenes)")
     if fraction >= 1.0 or len(train) >= nus.skip_step(fraction):
         manifest = nus.nuscenes_manifest(scene_table_names, train, fraction, draw, source)
         return manifest, [tok for name in manifest.ids for tok in keyframes[name]]

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from bench3d.errors import SplitError
 from bench3d.labels.semantickitti import SCANS_PER_SEQUENCE, TRAIN_SEQUENCES
 from bench3d.splits.manifest import SplitManifest
 from bench3d.splits.rules import draw_seed, stride
@@ -34,7 +35,8 @@ def step_for(fraction: float) -> int:
     for known, step in STEP_BY_FRACTION.items():
         if abs(known - fraction) < 1e-9:
             return step
-    raise ValueError(f"no SemanticKITTI stride for fraction {fraction}; known: {sorted(STEP_BY_FRACTION)}")
+    raise SplitError(f"--fraction {fraction}: no SemanticKITTI stride for this label fraction; use one of "
+                     f"{sorted(STEP_BY_FRACTION)}")
 
 
 def draw_offset(fraction: float, draw: int) -> int:
@@ -42,7 +44,7 @@ def draw_offset(fraction: float, draw: int) -> int:
     if draw == 0:
         return 0
     if not 1 <= draw < k:
-        raise ValueError(f"SemanticKITTI fraction {fraction} has draws 0..{k - 1}")
+        raise SplitError(f"--draw: SemanticKITTI fraction {fraction} has draws 0..{k - 1}")
     offsets = np.random.default_rng(draw_seed("semantickitti", fraction, 0)).permutation(np.arange(1, k))
     return int(offsets[draw - 1])
 

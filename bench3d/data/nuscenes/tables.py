@@ -28,6 +28,20 @@ LIDAR_CHANNEL = "LIDAR_TOP"
 
 Record = dict[str, Any]
 
+# Fields the reader relies on; a record without one is named at load, not a KeyError deep in a run.
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "scene": ("token", "name", "first_sample_token", "log_token"),
+    "sample": ("token", "scene_token", "timestamp", "prev", "next"),
+    "sample_data": ("token", "sample_token", "calibrated_sensor_token", "ego_pose_token", "filename",
+                    "is_key_frame", "timestamp"),
+    "calibrated_sensor": ("token", "sensor_token", "translation", "rotation", "camera_intrinsic"),
+    "ego_pose": ("token", "translation", "rotation"),
+    "sensor": ("token", "channel", "modality"),
+    "category": ("token", "name"),
+    "sample_annotation": ("token", "sample_token", "instance_token", "translation", "size", "rotation"),
+    "lidarseg": ("token", "sample_data_token", "filename"),
+}
+
 
 def read_table(dataroot: str | Path, version: str, name: str) -> list[Record]:
     """One table (`<dataroot>/<version>/<name>.json`) as its list of records."""
@@ -40,6 +54,13 @@ def read_table(dataroot: str | Path, version: str, name: str) -> list[Record]:
         raise DataError(path, f"is not valid JSON ({exc.msg} at line {exc.lineno})") from exc
     if not isinstance(records, list):
         raise DataError(path, "must hold a JSON list of records")
+    required = set(REQUIRED_FIELDS.get(name, ("token",)))
+    for i, record in enumerate(records):
+        if not isinstance(record, dict) or not required <= record.keys():
+            missing = sorted(required - set(record)) if isinstance(record, dict) else "all (not an object)"
+            token = record.get("token", "?") if isinstance(record, dict) else "?"
+            raise DataError(path, f"record {i} (token {token}) lacks field(s) {missing}",
+                            "fix the table or regenerate the release")
     return records
 
 

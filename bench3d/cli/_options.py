@@ -1,0 +1,30 @@
+"""Checks of command-line values, run by typer before any work: a bad value is a usage error (exit 2)
+that names the flag and the fix."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import typer
+
+
+def output_file(value: Path | None) -> Path | None:
+    """An output file path: not a folder."""
+    if value is not None and value.is_dir():
+        raise typer.BadParameter(f"{value} is a folder; give a file path")
+    return value
+
+
+def fractions(values: list[float] | None) -> list[float] | None:
+    for v in values or []:
+        if not (math.isfinite(v) and 0 < v <= 1):
+            raise typer.BadParameter(f"{v}: a label fraction must be in (0, 1], e.g. 0.01 for 1 %")
+    return values
+
+
+def non_negative(values: list[int] | None) -> list[int] | None:
+    for v in values or []:
+        if v < 0:
+            raise typer.BadParameter(f"{v}: must be >= 0")
+    return values
