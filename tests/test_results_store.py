@@ -85,3 +85,21 @@ def test_records_are_world_readable(tmp_path: Path) -> None:
 def test_config_hash_is_order_independent() -> None:
     assert config_hash({"a": 1, "b": [1, 2]}) == config_hash({"b": [1, 2], "a": 1})
     assert config_hash({"a": 1}) != config_hash({"a": 2})
+
+
+def test_a_full_disk_is_a_clear_error_and_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import os
+
+    from bench3d.errors import DataError
+    from bench3d.paths import write_text_atomic
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(DataError, match=r"r1.json: cannot write the run record: No space left on device"):
+        ResultsStore(tmp_path).write(make_record("r1"))
+    with pytest.raises(DataError, match=r"table.md: cannot write: No space left on device"):
+        write_text_atomic(tmp_path / "table.md", "| a |")
+    assert list(tmp_path.iterdir()) == []  # nothing half-written, no temporary file

@@ -57,7 +57,7 @@ def _check(store, repair: bool) -> None:
     for path, why in report.bad_records:
         console.print(f"  not a record: {path}: {why}")
     for path in report.dead_temp_files:
-        console.print(f"  temporary file of a dead process: {path}")
+        console.print(f"  left by a dead process (temporary file or free lock): {path}")
     for path in report.stale_work:
         console.print(f"  work folder of a finished or empty run: {path}")
     for path in report.orphan_checkpoints:

@@ -125,7 +125,9 @@ def register(app: typer.Typer) -> None:
 
 
 def check_method(method: str = typer.Argument(..., help="Method name (bench3d list).")) -> None:
-    """Mock run of an adapter on a tiny synthetic release: pretrain briefly, reload strictly, encode a frame."""
+    """Mock run of an adapter on a tiny synthetic release: pretrain briefly, reload every backbone strictly,
+    one training step and an evaluation of every task that consumes it."""
+    check_names([method], [], "synth")
     from bench3d.harness.mock import mock_run
 
     console.print(mock_run(method))

@@ -34,8 +34,8 @@ def pid_alive(pid: int) -> bool:
 class StoreReport:
     records: int = 0
     bad_records: list[tuple[Path, str]] = field(default_factory=list)
-    dead_temp_files: list[Path] = field(default_factory=list)
-    stale_work: list[Path] = field(default_factory=list)
+    dead_temp_files: list[Path] = field(default_factory=list)  # temp files of dead writers, lock files nobody holds
+    stale_work: list[Path] = field(default_factory=list)  # evaluation work folders and pretraining states
     orphan_checkpoints: list[Path] = field(default_factory=list)  # no record, no lock: an unfinished pretraining
 
     @property
@@ -53,6 +53,12 @@ def _dead_temp_files(root: Path) -> list[Path]:
     return sorted(out)
 
 
+def _free_locks(root: Path) -> list[Path]:
+    """Lock files that no process holds (their owner died). Removing one is safe: an acquirer checks that the
+    inode it locked is still the one at the path."""
+    return sorted(p for p in root.rglob("*.lock") if not is_locked(p))
+
+
 def _stale_work(store: ResultsStore) -> list[Path]:
     """Work folders whose run is not running: finished (record published) or empty."""
     work = store.root / "work"
@@ -67,13 +73,26 @@ def _stale_work(store: ResultsStore) -> list[Path]:
     return out
 
 
+def _stale_pretrain_states(store: ResultsStore) -> list[Path]:
+    """Resumable states of pretrainings whose record is published (killed before removing the state)."""
+    ckpts = store.root / "checkpoints"
+    if not ckpts.is_dir():
+        return []
+    out = []
+    for state in sorted(ckpts.glob("*.pt.state")):
+        run_id = state.name.split(".")[0]
+        if store.has(run_id) and not is_locked(ckpts / f"{run_id}.lock"):
+            out.append(state)
+    return out
+
+
 def check_store(store: ResultsStore) -> StoreReport:
     good, bad = store.scan()
     report = StoreReport(records=len(good), bad_records=bad)
     if not store.root.is_dir():
         return report
-    report.dead_temp_files = _dead_temp_files(store.root)
-    report.stale_work = _stale_work(store)
+    report.dead_temp_files = _dead_temp_files(store.root) + _free_locks(store.root)
+    report.stale_work = _stale_work(store) + _stale_pretrain_states(store)
     ckpts = store.root / "checkpoints"
     if ckpts.is_dir():
         report.orphan_checkpoints = sorted(
@@ -87,9 +106,12 @@ def repair_store(store: ResultsStore, report: StoreReport, quarantine_bad: bool 
     for path in report.dead_temp_files:
         path.unlink(missing_ok=True)
         done.append(f"removed {path}")
-    for folder in report.stale_work:
-        shutil.rmtree(folder, ignore_errors=True)
-        done.append(f"removed {folder}")
+    for stale in report.stale_work:
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+        done.append(f"removed {stale}")
     if quarantine_bad:
         target = store.root / "quarantine"
         for path, _ in report.bad_records:

@@ -27,7 +27,7 @@ from bench3d.datasets import DatasetSpec, resolve_dataset
 from bench3d.engine.device import resolve_device
 from bench3d.engine.numerics import numerics
 from bench3d.engine.seeding import seed_everything
-from bench3d.errors import DataError
+from bench3d.errors import ConfigError, DataError
 from bench3d.harness.checkpoints import user_checkpoint, verify_checkpoint
 from bench3d.harness.label_split import label_split
 from bench3d.harness.maintenance import check_store, repair_store
@@ -107,6 +107,9 @@ class Runner:
         ds = self.dataset(spec.dataset)
         adapter = build_method(spec.method, spec.preset, components=dict(spec.components),
                                teacher_checkpoint=spec.teacher_checkpoint)
+        if not adapter.needs_pretraining:
+            raise ConfigError(f"method {spec.method!r} has no pretraining (its card says `pretrains: []`); "
+                              "run a protocol against it directly")
         tokens = self.split_tokens(ds, ds.train_split)
         resolved = spec.resolve(adapter, ds, config_hash({"tokens": tokens}), self.numerics())
         run_id = run_id_of(resolved)
