@@ -91,6 +91,8 @@ CASES: list[tuple[str, Callable[[World], list[str]], Callable[[World], None] | N
      "method 'scalr' has no component(s) ['teleport']", 1),
     ("store is a file", lambda w: [*RAND, "--results", str(w.root / "file"), "--dataroot", str(w.release)],
      lambda w: (w.root / "file").write_text("x"), "the results store path is a file (pass --results a folder)", 1),
+    ("store cannot be created", lambda w: [*RAND, "--results", "/proc/bench3d-store", "--dataroot", str(w.release)],
+     None, "/proc/bench3d-store: cannot create the results store", 1),
     ("table of a store without evaluations", lambda w: ["table", "--results", str(w.root / "empty")],
      lambda w: (w.root / "empty").mkdir(), "no evaluation runs for dataset 'synth'", 1),
     ("table of a task not in the store", lambda w: ["table", "--results", str(w.store), "--task", "nope"],

@@ -10,6 +10,7 @@ from rich.markdown import Markdown
 
 from bench3d.cli._options import non_negative
 from bench3d.cli._progress import epoch_progress
+from bench3d.cli.run import check_names
 from bench3d.paths import reports_dir
 
 console = Console()
@@ -28,7 +29,8 @@ def efficiency(
     reports: Path = typer.Option(None, "--reports", help="Report folder (default: $BENCH3D_REPORTS, else reports/ next to the results store)."),
     device: str = typer.Option("cpu"),
 ) -> None:
-    """Pretraining step time and peak memory vs number of frames (with and without the memory bank)."""
+    """Pretraining step time and peak memory vs number of frames (with and without the method's cache)."""
+    check_names([method], [], dataset)
     from bench3d.harness.efficiency_runner import run_efficiency
     from bench3d.harness.runner import Runner
     from bench3d.reports.efficiency import write_efficiency_report
@@ -60,6 +62,7 @@ def ablate(
     device: str = typer.Option("cpu"),
 ) -> None:
     """Run the protocol with each component switched off in turn; table of deltas vs the full method."""
+    check_names([method], [protocol], dataset)
     from bench3d.harness.ablation import run_ablation
     from bench3d.harness.runner import Runner
     from bench3d.reports.ablation import write_ablation_report
