@@ -58,11 +58,14 @@ def superpixel_pairs(item: SuperpixelItem, point_feats: torch.Tensor, pixel_feat
     """
     cams, dim, h, w = pixel_feats.shape
     s = item.num_segments
-    seg_pix = (torch.arange(cams, device=pixel_feats.device).view(cams, 1, 1) * s + item.superpixels).reshape(-1)
+    device = pixel_feats.device
+    superpixels = item.superpixels.to(device)
+    seg_pix = (torch.arange(cams, device=device).view(cams, 1, 1) * s + superpixels).reshape(-1)
     q, _ = segment_mean(pixel_feats.permute(0, 2, 3, 1).reshape(-1, dim), seg_pix, cams * s)
     fr = item.frame
-    row, col = pixel_of(fr.uv, (h, w))
-    seg_pt = fr.camera_index * s + item.superpixels[fr.camera_index, row, col]
+    camera_index = fr.camera_index.to(device)
+    row, col = pixel_of(fr.uv.to(device), (h, w))
+    seg_pt = camera_index * s + superpixels[camera_index, row, col]
     k, counts = segment_mean(point_feats, seg_pt, cams * s)
     keep = counts > 0
     return k[keep], q[keep]

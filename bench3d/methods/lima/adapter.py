@@ -106,8 +106,9 @@ class LiMA(MethodAdapter):
 
     def frame_targets(self, ctx: PretrainContext, item: ImageLidarItem, idx: torch.Tensor,
                       feats: torch.Tensor) -> FrameTargets:
-        l2g = torch.from_numpy(item.lidar_to_global)
-        xyz = item.points[idx.cpu(), :3].to(torch.float64)
+        # Geometry in float64 (centimetres at city scale), on the step's device like the features.
+        l2g = torch.from_numpy(item.lidar_to_global).to(feats.device)
+        xyz = item.points[idx.cpu(), :3].to(device=feats.device, dtype=torch.float64)
         return FrameTargets(item.token, item.scene, xyz @ l2g[:3, :3].T + l2g[:3, 3], feats.detach())
 
     def past_targets(self, ctx: PretrainContext, token: str) -> FrameTargets:
@@ -130,21 +131,23 @@ class LiMA(MethodAdapter):
         entries = [self.past_targets(ctx, tok) for tok in past]
         xyz = torch.cat([e.points_global for e in entries])
         feats = torch.cat([e.features for e in entries])
-        weight = torch.cat([torch.full((len(e.features),), decay ** (age + 1), dtype=feats.dtype)
+        device = own_feats.device  # every tensor of the fusion lives where the features do
+        weight = torch.cat([torch.full((len(e.features),), decay ** (age + 1), dtype=feats.dtype, device=device)
                             for age, e in enumerate(entries)])
-        g2c = torch.from_numpy(np.linalg.inv(item.lidar_to_global))
-        past_feats, past_mask = propagate(item.points[:, :3].to(torch.float64), to_current(xyz, g2c), feats, weight,
-                                          self.config.match_voxel)
+        g2c = torch.from_numpy(np.linalg.inv(item.lidar_to_global)).to(device)
+        current = item.points[:, :3].to(device=device, dtype=torch.float64)
+        past_feats, past_mask = propagate(current, to_current(xyz, g2c), feats, weight, self.config.match_voxel)
+        idx = idx.to(device)
         if not self.components["cross_view_aggregation"]:
             # Own pairs stay as they are; history adds targets only where no camera sees the point now.
-            seen = torch.zeros(n, dtype=torch.bool)
-            seen[idx.cpu()] = True
+            seen = torch.zeros(n, dtype=torch.bool, device=device)
+            seen[idx] = True
             extra = past_mask & ~seen
             return torch.cat([idx, torch.nonzero(extra).squeeze(1)]), torch.cat([own_feats, F.normalize(past_feats[extra], dim=1)])
-        own = torch.zeros(n, dim, dtype=own_feats.dtype)
-        own_mask = torch.zeros(n, dtype=torch.bool)
-        own[idx.cpu()] = own_feats.cpu()
-        own_mask[idx.cpu()] = True
+        own = torch.zeros(n, dim, dtype=own_feats.dtype, device=device)
+        own_mask = torch.zeros(n, dtype=torch.bool, device=device)
+        own[idx] = own_feats
+        own_mask[idx] = True
         target, mask = fuse(own, own_mask, past_feats, past_mask, self.config.current_weight,
                             self.config.min_agreement)
         keep = torch.nonzero(mask).squeeze(1)

@@ -32,7 +32,9 @@ def propagate(current_xyz: torch.Tensor, past_xyz: torch.Tensor, past_features: 
     """Weighted mean of past features per current point sharing its voxel: (targets (N, D), has (N,) bool)."""
     n = len(current_xyz)
     if len(past_xyz) == 0:
-        return torch.zeros(n, past_features.shape[1], dtype=past_features.dtype), torch.zeros(n, dtype=torch.bool)
+        device = past_features.device
+        return (torch.zeros(n, past_features.shape[1], dtype=past_features.dtype, device=device),
+                torch.zeros(n, dtype=torch.bool, device=device))
     cur_keys = voxel_keys(current_xyz, match_voxel)
     past_keys = voxel_keys(past_xyz, match_voxel)
     uniq, inverse = torch.unique(cur_keys, return_inverse=True)
