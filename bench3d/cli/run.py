@@ -34,6 +34,8 @@ def pretrain(
     teacher_checkpoint: Path = typer.Option(None, help="2D teacher weights (ViT, DINOv2 layout)."),
     results: Path = typer.Option(None, help="Results store (default: results/)."),
     device: str = typer.Option("cpu"),
+    amp: str = typer.Option("off", help="Mixed precision of training steps: off, bf16 (CUDA or CPU) or fp16 "
+                                        "(CUDA, with a grad scaler). Part of the run id."),
 ) -> None:
     """Pretrain a method; writes a checkpoint and its own run record per pretraining seed."""
     check_names([method], [], dataset)
@@ -42,7 +44,7 @@ def pretrain(
     from bench3d.results import ResultsStore
 
     with epoch_progress() as on_epoch:
-        runner = Runner(ResultsStore(results), device, dataroot, on_epoch)
+        runner = Runner(ResultsStore(results), device, dataroot, on_epoch, amp)
         for seed in pretrain_seed:
             spec = PretrainSpec(method, dataset, preset, seed, tuple(sorted(_components(component).items())),
                                 str(teacher_checkpoint) if teacher_checkpoint else None)
@@ -71,6 +73,8 @@ def run(
                                                            "the store; the run records it as a user checkpoint."),
     results: Path = typer.Option(None, help="Results store (default: results/)."),
     device: str = typer.Option("cpu"),
+    amp: str = typer.Option("off", help="Mixed precision of training steps: off, bf16 (CUDA or CPU) or fp16 "
+                                        "(CUDA, with a grad scaler). Part of the run id."),
 ) -> None:
     """Run protocol(s) against method(s): the run matrix; finished runs are skipped, killed ones resume."""
     check_names(method, protocol, dataset)
@@ -85,7 +89,7 @@ def run(
                           unrecorded_checkpoint=unrecorded_checkpoint)
     console.print(f"{len(specs)} run(s)")
     with epoch_progress() as on_epoch:
-        runner = Runner(ResultsStore(results), device, dataroot, on_epoch)
+        runner = Runner(ResultsStore(results), device, dataroot, on_epoch, amp)
         for spec in specs:
             rec = runner.evaluate(spec)
             score = rec.score

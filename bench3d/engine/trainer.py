@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from bench3d.engine.numerics import autocast, grad_scaler
 from bench3d.paths import temp_name
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,9 @@ class Trainer:
         self.train_mode = train_mode or (lambda: model.train())
         self.state = TrainState()
         self._segment_start = time.perf_counter()
+        params = list(model.parameters())
+        self.device = params[0].device if params else torch.device("cpu")
+        self.scaler = grad_scaler(self.device)
 
     def _resume(self) -> None:
         if self.state_path is None or not self.state_path.is_file():
@@ -76,6 +80,8 @@ class Trainer:
         self.optimizer.load_state_dict(ckpt["optimizer"])
         if self.scheduler is not None:
             self.scheduler.load_state_dict(ckpt["scheduler"])
+        if self.scaler is not None and ckpt.get("scaler"):
+            self.scaler.load_state_dict(ckpt["scaler"])
         torch.set_rng_state(ckpt["torch_rng"])
         wall = float(ckpt.get("wall_s", 0.0))
         self.state = TrainState(epoch=ckpt["epoch"], history=ckpt["history"], segments=list(ckpt.get("segments", [])),
@@ -89,6 +95,7 @@ class Trainer:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
             "torch_rng": torch.get_rng_state(),
             "epoch": self.state.epoch,
             "history": self.state.history,
@@ -107,11 +114,17 @@ class Trainer:
             sums: dict[str, float] = {}
             steps = 0
             for batch in batches_of_epoch(epoch):
-                losses = step(batch)
+                with autocast(self.device):
+                    losses = step(batch)
                 total = sum(losses.values())
                 self.optimizer.zero_grad(set_to_none=True)
-                total.backward()
-                self.optimizer.step()
+                if self.scaler is None:
+                    total.backward()
+                    self.optimizer.step()
+                else:  # fp16: scaled loss, unscaled step, skipped when gradients overflow
+                    self.scaler.scale(total).backward()
+                    self.scaler.step(self.optimizer)
+                    self.scaler.update()
                 for name, value in losses.items():
                     sums[name] = sums.get(name, 0.0) + float(value.detach())
                 steps += 1

@@ -25,7 +25,7 @@ from bench3d.data.nuscenes.tables import split_scene_names
 from bench3d.data.reader import Reader
 from bench3d.datasets import DatasetSpec, resolve_dataset
 from bench3d.engine.device import resolve_device
-from bench3d.engine.numerics import numerics
+from bench3d.engine.numerics import configure_numerics, numerics
 from bench3d.engine.seeding import seed_everything
 from bench3d.errors import ConfigError, DataError
 from bench3d.harness.checkpoints import user_checkpoint, verify_checkpoint
@@ -47,9 +47,10 @@ EpochCallback = Callable[[str, int, int, dict[str, float]], None]  # (run id, ep
 
 class Runner:
     def __init__(self, store: ResultsStore | None = None, device: str = "cpu", dataroot: str | Path | None = None,
-                 on_epoch: EpochCallback | None = None) -> None:
+                 on_epoch: EpochCallback | None = None, amp: str = "off") -> None:
         self.store = store or ResultsStore()
         self.device = resolve_device(device)
+        configure_numerics(self.device, amp)  # type: ignore[arg-type]
         self.store.ensure_writable()
         repair_store(self.store, check_store(self.store))  # what dead processes left behind
         self.dataroot = dataroot

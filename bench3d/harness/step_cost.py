@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from bench3d.engine.numerics import autocast, grad_scaler
 from bench3d.engine.seeding import seed_everything
 from bench3d.engine.timing import time_steps
 from bench3d.methods import MethodAdapter, PretrainContext
@@ -39,11 +40,19 @@ def measure_pretraining_step(adapter: MethodAdapter, ctx: PretrainContext, steps
         adapter.on_epoch_start(ctx, 0)
         gen = torch.Generator().manual_seed(ctx.seed)
 
-        def step(i: int) -> None:
-            losses = adapter.loss(backbones, heads, [prepared[t] for t in batches[i]], ctx, gen)
+        scaler = grad_scaler(ctx.device)
+
+        def step(i: int) -> None:  # the Trainer's step: autocast forward, (scaled) backward, optimiser step
+            with autocast(ctx.device):
+                losses = adapter.loss(backbones, heads, [prepared[t] for t in batches[i]], ctx, gen)
             optimizer.zero_grad(set_to_none=True)
-            sum(losses.values()).backward()
-            optimizer.step()
+            if scaler is None:
+                sum(losses.values()).backward()
+                optimizer.step()
+            else:
+                scaler.scale(sum(losses.values())).backward()
+                scaler.step(optimizer)
+                scaler.update()
 
         out = time_steps(step, warmup + steps, warmup, ctx.device)
     except (RuntimeError, MemoryError) as exc:

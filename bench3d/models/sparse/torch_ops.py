@@ -82,4 +82,8 @@ def sparse_conv(features: torch.Tensor, weight: torch.Tensor, kernel_map: Kernel
             f"weight {tuple(weight.shape)} does not fit {kernel_map.num_offsets} offsets x "
             f"{features.shape[1]} channels"
         )
-    return _SparseConvFunction.apply(features.contiguous(), weight.contiguous(), kernel_map)
+    # Under autocast the gather-GEMM-scatter runs in the weight's dtype (float32): index_add_ accumulates
+    # in the output's dtype, and bf16 accumulation over k**3 offsets loses too much. The hand-written
+    # backward then sees one dtype throughout.
+    with torch.autocast(features.device.type, enabled=False):
+        return _SparseConvFunction.apply(features.contiguous().to(weight.dtype), weight.contiguous(), kernel_map)
