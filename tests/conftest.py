@@ -7,6 +7,14 @@ from pathlib import Path
 import pytest
 from _cards import using_cards, write_cards
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_disk_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests (and the processes they start) cache per-sample products in their own folder, not ~/.cache."""
+    import os
+
+    os.environ["BENCH3D_CACHE"] = str(tmp_path_factory.mktemp("bench3d-cache"))
+
+
 @pytest.fixture(scope="session")
 def tiny_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Dataroot of the `tiny` synthetic v1.0-mini release: 2 scenes (= mini_val) x 3 keyframes, all sweeps,

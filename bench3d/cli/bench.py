@@ -31,5 +31,27 @@ def metrics(points: int = typer.Option(2_000_000, min=1), repeats: int = typer.O
     console.print_json(json.dumps(compare_confusion_speed(points, repeats)))
 
 
+def _pair(text: str, sep: str, flag: str) -> tuple[int, int]:
+    try:
+        a, b = (int(x) for x in text.lower().split(sep))
+    except ValueError:
+        raise typer.BadParameter(f"{text!r}: give two integers like 3{sep}4", param_hint=flag) from None
+    return a, b
+
+
+@bench_app.command("memory")
+def memory(small: str = typer.Option("3x4", help="Small world: scenes x samples per scene."),
+           large: str = typer.Option("8x20", help="Large world: scenes x samples per scene."),
+           image_size: str = typer.Option("224x400", help="Image size HxW of both worlds."),
+           method: str = typer.Option("scalr"), epochs: int = typer.Option(1, min=1),
+           workers: int = typer.Option(0, min=0)) -> None:
+    """Peak RSS of the same pretraining on a small and a large synthetic world, and their ratio."""
+    from bench3d.harness.memory_bench import compare_pretraining_memory
+
+    result = compare_pretraining_memory(_pair(small, "x", "--small"), _pair(large, "x", "--large"),
+                                        _pair(image_size, "x", "--image-size"), method, epochs, workers)
+    console.print_json(json.dumps(result))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(bench_app, name="bench")

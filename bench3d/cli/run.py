@@ -36,6 +36,7 @@ def pretrain(
     device: str = typer.Option("cpu"),
     amp: str = typer.Option("off", help="Mixed precision of training steps: off, bf16 (CUDA or CPU) or fp16 "
                                         "(CUDA, with a grad scaler). Part of the run id."),
+    workers: int = typer.Option(0, min=0, help="DataLoader worker processes preparing pretraining samples."),
 ) -> None:
     """Pretrain a method; writes a checkpoint and its own run record per pretraining seed."""
     check_names([method], [], dataset)
@@ -44,7 +45,7 @@ def pretrain(
     from bench3d.results import ResultsStore
 
     with epoch_progress() as on_epoch:
-        runner = Runner(ResultsStore(results), device, dataroot, on_epoch, amp)
+        runner = Runner(ResultsStore(results), device, dataroot, on_epoch, amp, workers)
         for seed in pretrain_seed:
             spec = PretrainSpec(method, dataset, preset, seed, tuple(sorted(_components(component).items())),
                                 str(teacher_checkpoint) if teacher_checkpoint else None)
@@ -75,6 +76,7 @@ def run(
     device: str = typer.Option("cpu"),
     amp: str = typer.Option("off", help="Mixed precision of training steps: off, bf16 (CUDA or CPU) or fp16 "
                                         "(CUDA, with a grad scaler). Part of the run id."),
+    workers: int = typer.Option(0, min=0, help="DataLoader worker processes preparing pretraining samples."),
 ) -> None:
     """Run protocol(s) against method(s): the run matrix; finished runs are skipped, killed ones resume."""
     check_names(method, protocol, dataset)
@@ -89,7 +91,7 @@ def run(
                           unrecorded_checkpoint=unrecorded_checkpoint)
     console.print(f"{len(specs)} run(s)")
     with epoch_progress() as on_epoch:
-        runner = Runner(ResultsStore(results), device, dataroot, on_epoch, amp)
+        runner = Runner(ResultsStore(results), device, dataroot, on_epoch, amp, workers)
         for spec in specs:
             rec = runner.evaluate(spec)
             score = rec.score

@@ -30,6 +30,7 @@ def efficiency(
     device: str = typer.Option("cpu"),
     amp: str = typer.Option("off", help="Mixed precision of training steps: off, bf16 (CUDA or CPU) or fp16 "
                                         "(CUDA, with a grad scaler). Part of the run id."),
+    workers: int = typer.Option(0, min=0, help="DataLoader worker processes preparing pretraining samples."),
 ) -> None:
     """Pretraining step time and peak memory vs number of frames (with and without the method's cache)."""
     check_names([method], [], dataset)
@@ -42,7 +43,7 @@ def efficiency(
         counts = [int(f) for f in frames.split(",")]
     except ValueError:
         raise typer.BadParameter(f"{frames!r}: give integers like 1,2,4,6,8", param_hint="--frames") from None
-    runner = Runner(ResultsStore(results), device, dataroot, amp=amp)
+    runner = Runner(ResultsStore(results), device, dataroot, amp=amp, workers=workers)
     records = run_efficiency(runner, method, counts, dataset, preset, steps, warmup, not no_bank_comparison)
     paths, _ = write_efficiency_report(records, reports or reports_dir(runner.store.root))
     console.print(Markdown(paths[1].read_text()))
@@ -64,6 +65,7 @@ def ablate(
     device: str = typer.Option("cpu"),
     amp: str = typer.Option("off", help="Mixed precision of training steps: off, bf16 (CUDA or CPU) or fp16 "
                                         "(CUDA, with a grad scaler). Part of the run id."),
+    workers: int = typer.Option(0, min=0, help="DataLoader worker processes preparing pretraining samples."),
 ) -> None:
     """Run the protocol with each component switched off in turn; table of deltas vs the full method."""
     check_names([method], [protocol], dataset)
@@ -73,7 +75,7 @@ def ablate(
     from bench3d.results import ResultsStore
 
     with epoch_progress() as on_epoch:
-        runner = Runner(ResultsStore(results), device, dataroot, on_epoch, amp)
+        runner = Runner(ResultsStore(results), device, dataroot, on_epoch, amp, workers)
         records = run_ablation(runner, method, protocol, dataset, preset, seed or None, variant or None,
                                pretrain_seed or None)
     paths, text = write_ablation_report(records, method, protocol, reports or reports_dir(runner.store.root))

@@ -31,6 +31,9 @@ class Reader(Protocol):
     def neighbours(self, sample_token: str, past: int = 0, future: int = 0) -> list[str]:
         """Keyframe tokens around `sample_token` within its scene, oldest first, itself included."""
 
+    def sample_files(self, sample_token: str) -> list[Path]:
+        """The keyframe's sensor files (what a content-hashed cache of the sample depends on)."""
+
     def frame(self, sample_token: str, *, sweeps: int = 1, cameras: tuple[str, ...] | None = ...,
               labels: bool = True, boxes: bool = True) -> Frame:
         """One keyframe: LiDAR (+ sweeps), labels, camera views, boxes, as requested."""

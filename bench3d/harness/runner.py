@@ -47,8 +47,9 @@ EpochCallback = Callable[[str, int, int, dict[str, float]], None]  # (run id, ep
 
 class Runner:
     def __init__(self, store: ResultsStore | None = None, device: str = "cpu", dataroot: str | Path | None = None,
-                 on_epoch: EpochCallback | None = None, amp: str = "off") -> None:
+                 on_epoch: EpochCallback | None = None, amp: str = "off", workers: int = 0) -> None:
         self.store = store or ResultsStore()
+        self.workers = workers  # DataLoader workers that prepare pretraining samples
         self.device = resolve_device(device)
         configure_numerics(self.device, amp)  # type: ignore[arg-type]
         self.store.ensure_writable()
@@ -121,7 +122,8 @@ class Runner:
             if self.store.has(run_id):  # another process finished it while we waited
                 return run_id, ckpt
             started, t0 = now_iso(), time.perf_counter()
-            ctx = PretrainContext(reader=self.reader(ds), sample_tokens=tokens, device=self.device, seed=spec.seed)
+            ctx = PretrainContext(reader=self.reader(ds), sample_tokens=tokens, device=self.device, seed=spec.seed,
+                                  workers=self.workers)
             summary = adapter.pretrain(ctx, ckpt, self._epoch_cb(run_id, adapter.config.epochs))
             earlier = summary.pop("earlier_wall_s")
             record = RunRecord(

@@ -23,6 +23,8 @@ from torch import nn
 from bench3d.cards.loader import schema_error
 from bench3d.cards.schema import MethodCard
 from bench3d.data.reader import Reader
+from bench3d.engine.disk_cache import DiskCache
+from bench3d.engine.loader import KeyedDataset, epoch_loader
 from bench3d.engine.seeding import epoch_rng, seed_everything
 from bench3d.engine.trainer import Trainer, build_optimizer, build_scheduler
 from bench3d.errors import ConfigError
@@ -43,7 +45,8 @@ class PretrainContext:
     device: torch.device
     seed: int
     teacher: ImageTeacher | None = None
-    cache: dict[str, Any] = field(default_factory=dict)
+    workers: int = 0  # DataLoader worker processes that prepare samples
+    disk_cache: DiskCache = field(default_factory=DiskCache)  # expensive per-sample products, shared by runs
 
 
 def pretrain_state_path(checkpoint_path: Path) -> Path:
@@ -154,18 +157,18 @@ class MethodAdapter(ABC):
         epochs = self.config.epochs
         scheduler = build_scheduler(optimizer, self.config.schedule, epochs)
         trainer = Trainer(model, optimizer, scheduler, epochs, pretrain_state_path(checkpoint_path))
-        items: dict[str, Any] = {}
+        # Samples stream: prepared by DataLoader workers for each batch, never all held in memory.
+        dataset = KeyedDataset(ctx.sample_tokens, lambda token: self.prepare(ctx, token))
+        index = {t: i for i, t in enumerate(ctx.sample_tokens)}
 
-        def load(token: str) -> Any:
-            if token not in items:
-                items[token] = self.prepare(ctx, token)
-            return items[token]
+        def indices_of(epoch: int) -> list[list[int]]:
+            return [[index[t] for t in tokens] for tokens in self.batch_order(ctx, epoch)]
 
         def batches(epoch: int):
             self.on_epoch_start(ctx, epoch)
             gen = torch.Generator().manual_seed(ctx.seed * 1_000_003 + epoch)
-            for tokens in self.batch_order(ctx, epoch):
-                yield [load(t) for t in tokens], gen
+            for prepared in epoch_loader(dataset, indices_of, epoch, ctx.workers, ctx.device):
+                yield prepared, gen
 
         state = trainer.fit(batches, lambda b: self.loss(backbones, heads, b[0], ctx, b[1]), on_epoch_end)
         save_checkpoint(checkpoint_path, self.card.name, self.resolved_config(), dict(backbones.items()), heads)

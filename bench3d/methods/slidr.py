@@ -86,7 +86,14 @@ class SLidR(MethodAdapter):
     def prepare(self, ctx: PretrainContext, sample_token: str) -> SuperpixelItem:
         frame = prepare_image_lidar(ctx, sample_token, self.config.max_points)
         slic_cfg = self.config.slic.model_dump()
-        segments = torch.from_numpy(np.stack([slic_superpixels(img.numpy(), **slic_cfg) for img in frame.images]))
+
+        def compute() -> torch.Tensor:  # the slow part: SLIC of six images; int16 ids keep entries small
+            return torch.from_numpy(np.stack([slic_superpixels(img.numpy(), **slic_cfg)
+                                              for img in frame.images]).astype(np.int16))
+
+        key = ctx.disk_cache.key("slic", {**slic_cfg, "image_hw": list(frame.images.shape[1:3])},
+                                 ctx.reader.sample_files(sample_token))
+        segments = ctx.disk_cache.get_or_compute(key, compute).long()
         return SuperpixelItem(frame, segments, int(segments.max()) + 1)
 
     def loss(self, backbones: nn.ModuleDict, heads: nn.Module, items: list[SuperpixelItem], ctx: PretrainContext,

@@ -83,6 +83,11 @@ class NuScenesReader:
         pose = self.tables.get("ego_pose", self.tables.get("sample_data", sd_token)["ego_pose_token"])
         return make_transform(pose["rotation"], pose["translation"])
 
+    def sample_files(self, sample_token: str) -> list[Path]:
+        """The keyframe's sensor files (LiDAR and cameras): what a content hash of the sample covers."""
+        channels = self.tables.sample_data_by_channel.get(sample_token, {})
+        return [self.dataroot / self.tables.get("sample_data", tok)["filename"] for tok in channels.values()]
+
     # ---- frames --------------------------------------------------------------------------------
     def frame(
         self,

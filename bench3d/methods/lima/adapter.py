@@ -11,7 +11,7 @@ term. The distillation itself is ScaLR's normalised feature regression on the me
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 from typing import Any
 
 import numpy as np
@@ -40,6 +40,8 @@ class LiMA(MethodAdapter):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.frames = self.config.frames
+        self._items: OrderedDict[str, ImageLidarItem] = OrderedDict()
+        self._keep_all = False  # warm_cache (timed studies) keeps every warmed frame in memory
         self.bank = FifoBank(0)
         self.queue = CrossSequenceQueue(0, 1)
 
@@ -82,16 +84,22 @@ class LiMA(MethodAdapter):
         return nn.ModuleDict({"projection": nn.Linear(backbones["lidar"].out_channels, ctx.teacher.dim)})
 
     def load_item(self, ctx: PretrainContext, token: str) -> ImageLidarItem:
-        items = ctx.cache.setdefault("lima_items", {})
-        if token not in items:
-            items[token] = prepare_image_lidar(ctx, token, self.config.max_points)
-        return items[token]
+        """A frame's inputs; the last few stay in a bounded LRU (history reuse without memory growth)."""
+        if token in self._items:
+            self._items.move_to_end(token)
+            return self._items[token]
+        item = prepare_image_lidar(ctx, token, self.config.max_points)
+        self._items[token] = item
+        while not self._keep_all and len(self._items) > 2 * self.config.batch_size * self.frames:
+            self._items.popitem(last=False)
+        return item
 
     def prepare(self, ctx: PretrainContext, sample_token: str) -> dict[str, Any]:
         past = ctx.reader.neighbours(sample_token, past=self.frames - 1)[:-1][::-1]  # newest first
         return {"item": self.load_item(ctx, sample_token), "past": past}
 
     def warm_cache(self, ctx: PretrainContext, prepared: dict[str, Any]) -> None:
+        self._keep_all = True
         for token in prepared["past"]:
             self.load_item(ctx, token)
 
