@@ -77,6 +77,11 @@ def run(
     amp: str = typer.Option("off", help="Mixed precision of training steps: off, bf16 (CUDA or CPU) or fp16 "
                                         "(CUDA, with a grad scaler). Part of the run id."),
     workers: int = typer.Option(0, min=0, help="DataLoader worker processes preparing pretraining samples."),
+    executor: str = typer.Option(None, help="Run the matrix through submitit: slurm (a job array) or local."),
+    jobs: int = typer.Option(1, min=1, help="local: runs side by side; slurm: the array's parallelism."),
+    partition: str = typer.Option(None, help="SLURM partition (--executor slurm)."),
+    gpus_per_job: int = typer.Option(0, min=0, help="GPUs per SLURM job."),
+    timeout_min: int = typer.Option(60, min=1, help="Time limit per job, minutes."),
 ) -> None:
     """Run protocol(s) against method(s): the run matrix; finished runs are skipped, killed ones resume."""
     check_names(method, protocol, dataset)
@@ -90,6 +95,9 @@ def run(
                           checkpoint=str(checkpoint) if checkpoint else None,
                           unrecorded_checkpoint=unrecorded_checkpoint)
     console.print(f"{len(specs)} run(s)")
+    if executor is not None:
+        _submit(specs, executor, jobs, partition, gpus_per_job, timeout_min, results, device, dataroot, amp, workers)
+        return
     with epoch_progress() as on_epoch:
         runner = Runner(ResultsStore(results), device, dataroot, on_epoch, amp, workers)
         for spec in specs:
@@ -108,6 +116,22 @@ def convert_checkpoint(
     from bench3d.models.checkpoint import convert_legacy_checkpoint
 
     console.print(f"wrote {convert_legacy_checkpoint(old, new)}")
+
+
+def _submit(specs, executor: str, jobs: int, partition: str | None, gpus_per_job: int, timeout_min: int,
+            results: Path | None, device: str, dataroot: Path | None, amp: str, workers: int) -> None:
+    from bench3d.harness.executors import RunnerSettings, submit_matrix
+    from bench3d.paths import results_dir
+
+    settings = RunnerSettings(str(results or results_dir()), device, str(dataroot) if dataroot else None, amp, workers)
+    report = submit_matrix(specs, settings, executor, jobs, partition, gpus_per_job, timeout_min)
+    console.print(f"{len(report.skipped)} finished run(s) skipped; {len(report.submitted)} submitted "
+                  f"({executor}); {len(report.run_ids)} record(s) written; logs in {report.log_folder}")
+    for chunk, error, log_path in report.failures:
+        console.print(f"[red]failed[/]: {', '.join(f'{s.method}/{s.protocol}/seed {s.seed}' for s in chunk)}: "
+                      f"{error} (log: {log_path})")
+    if report.failures:
+        raise typer.Exit(1)
 
 
 def check_names(methods: list[str], protocols: list[str], dataset: str) -> None:

@@ -104,8 +104,7 @@ class Runner:
         return numerics(self.device)
 
     # ---- pretraining ---------------------------------------------------------------------------------
-    def pretrain(self, spec: PretrainSpec) -> tuple[str, Path]:
-        """Run id and checkpoint of a pretraining; produced once, however many processes ask at once."""
+    def _pretraining(self, spec: PretrainSpec) -> tuple[DatasetSpec, MethodAdapter, list[str], dict[str, Any], str]:
         ds = self.dataset(spec.dataset)
         adapter = build_method(spec.method, spec.preset, components=dict(spec.components),
                                teacher_checkpoint=spec.teacher_checkpoint)
@@ -114,7 +113,11 @@ class Runner:
                               "run a protocol against it directly")
         tokens = self.split_tokens(ds, ds.train_split)
         resolved = spec.resolve(adapter, ds, config_hash({"tokens": tokens}), self.numerics())
-        run_id = run_id_of(resolved)
+        return ds, adapter, tokens, resolved, run_id_of(resolved)
+
+    def pretrain(self, spec: PretrainSpec) -> tuple[str, Path]:
+        """Run id and checkpoint of a pretraining; produced once, however many processes ask at once."""
+        ds, adapter, tokens, resolved, run_id = self._pretraining(spec)
         ckpt = self.checkpoint_path(run_id)
         if self.store.has(run_id):
             return run_id, ckpt
@@ -149,6 +152,26 @@ class Runner:
             return None, None
         run_id, path = self.pretrain(spec.pretrain_spec())
         return verify_checkpoint(path, self.store.read(run_id), spec.method, backbone), path
+
+    def finished(self, spec: EvalSpec) -> RunRecord | None:
+        """The record of `spec` if it is finished, found without training anything (a run whose pretraining is
+        not finished is not finished either)."""
+        ds = self.dataset(spec.dataset)
+        protocol = resolve_protocol(spec.protocol, spec.preset)
+        adapter = build_method(spec.method, spec.preset, components=dict(spec.components),
+                               teacher_checkpoint=spec.teacher_checkpoint)
+        backbone_name = backbone_for_task(adapter, protocol)
+        _, split_hash = label_split(self.reader(ds), ds, spec.fraction, spec.draw)
+        ref = None
+        if spec.checkpoint is not None:
+            ref, _ = self.checkpoint_for(adapter, spec, backbone_name)
+        elif adapter.needs_pretraining:
+            pre_id = self._pretraining(spec.pretrain_spec())[-1]
+            if not self.store.has(pre_id):
+                return None
+            ref = CheckpointRef(pre_id, self.store.read(pre_id).provenance.checkpoint_sha256 or "", "pretraining")
+        run_id = run_id_of(spec.resolve(adapter, protocol, ds, ref, split_hash, backbone_name, self.numerics()))
+        return self.store.read(run_id) if self.store.has(run_id) else None
 
     def evaluate(self, spec: EvalSpec) -> RunRecord:
         ds = self.dataset(spec.dataset)
