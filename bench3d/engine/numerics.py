@@ -46,9 +46,10 @@ def grad_scaler(device: torch.device) -> torch.amp.GradScaler | None:
     return torch.amp.GradScaler(device.type) if _AMP == "fp16" else None
 
 
-def numerics(device: torch.device) -> dict[str, Any]:
-    """Threads, deterministic-algorithms flag, dtype, mixed precision and device type of this process."""
-    return {"torch_threads": torch.get_num_threads(),
+def numerics(device: torch.device, threads: int | None = None) -> dict[str, Any]:
+    """Threads (this process's unless given), deterministic-algorithms flag, dtype, mixed precision and
+    device type."""
+    return {"torch_threads": threads or torch.get_num_threads(),
             "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
             "dtype": str(torch.get_default_dtype()).removeprefix("torch."), "amp": _AMP,
             "flush_denormal": device.type == "cpu", "device_type": device.type}

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from bench3d.data.nuscenes.tables import split_scene_names
 from bench3d.data.reader import Reader
 from bench3d.datasets import DatasetSpec, resolve_dataset
@@ -47,9 +49,12 @@ EpochCallback = Callable[[str, int, int, dict[str, float]], None]  # (run id, ep
 
 class Runner:
     def __init__(self, store: ResultsStore | None = None, device: str = "cpu", dataroot: str | Path | None = None,
-                 on_epoch: EpochCallback | None = None, amp: str = "off", workers: int = 0) -> None:
+                 on_epoch: EpochCallback | None = None, amp: str = "off", workers: int = 0,
+                 threads: int | None = None) -> None:
         self.store = store or ResultsStore()
         self.workers = workers  # DataLoader workers that prepare pretraining samples
+        # torch threads of the runs (they change numbers: part of the run id); set when a run starts
+        self.threads = threads or torch.get_num_threads()
         self.device = resolve_device(device)
         configure_numerics(self.device, amp)  # type: ignore[arg-type]
         self.store.ensure_writable()
@@ -101,7 +106,7 @@ class Runner:
         return lambda epoch, losses: self.on_epoch(run_id, epoch + 1, epochs, losses)
 
     def numerics(self) -> dict[str, Any]:
-        return numerics(self.device)
+        return numerics(self.device, self.threads)
 
     # ---- pretraining ---------------------------------------------------------------------------------
     def _pretraining(self, spec: PretrainSpec) -> tuple[DatasetSpec, MethodAdapter, list[str], dict[str, Any], str]:
@@ -124,6 +129,7 @@ class Runner:
         with StoreLock(ckpt.with_suffix(".lock"), f"pretraining {run_id} ({spec.method})"):
             if self.store.has(run_id):  # another process finished it while we waited
                 return run_id, ckpt
+            torch.set_num_threads(self.threads)
             started, t0 = now_iso(), time.perf_counter()
             ctx = PretrainContext(reader=self.reader(ds), sample_tokens=tokens, device=self.device, seed=spec.seed,
                                   workers=self.workers)
@@ -202,6 +208,7 @@ class Runner:
                          backbone_name: str, ref: CheckpointRef | None, ckpt: Path | None, resolved: dict[str, Any],
                          run_id: str, train_tokens: list[str], split_hash: str, work: Path) -> RunRecord:
         card, task = protocol.card, protocol.task
+        torch.set_num_threads(self.threads)
         started, t0 = now_iso(), time.perf_counter()
         pretrained = backbone_name in adapter.card.pretrains  # else a seeded init of a backbone it provides
         backbone = adapter.load_backbone(backbone_name, ckpt if pretrained else None, init_seed=spec.pretrain_seed)
