@@ -77,3 +77,13 @@ def test_cache_cli(tmp_path: Path, monkeypatch, capsys) -> None:
         except SystemExit as exc:
             assert exc.code == 0
         assert text in capsys.readouterr().out
+
+
+def test_loader_benchmark_measures_cold_warm_and_workers(harness_release: Path, short_cards: Path) -> None:
+    from bench3d.harness.loader_bench import compare_epoch_speed
+
+    result = compare_epoch_speed(harness_release, "slidr", workers=2, max_samples=4)
+    assert result["samples"] == 4
+    for key in ("cold_0_workers_s", "warm_0_workers_s", "warm_2_workers_s"):
+        assert result[key] > 0
+    assert result["warm_cache_speedup"] == round(result["cold_0_workers_s"] / result["warm_0_workers_s"], 2)

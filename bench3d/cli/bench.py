@@ -53,5 +53,15 @@ def memory(small: str = typer.Option("3x4", help="Small world: scenes x samples 
     console.print_json(json.dumps(result))
 
 
+@bench_app.command("loader")
+def loader(dataroot: Path = typer.Option(None, help="Synthetic release (default: the embedded world)."),
+           method: str = typer.Option("slidr"), workers: int = typer.Option(2, min=1),
+           samples: int = typer.Option(40, min=1)) -> None:
+    """One pretraining epoch: cold vs warm disk cache, 0 vs N DataLoader workers (ratios in one run)."""
+    from bench3d.harness.loader_bench import compare_epoch_speed
+
+    console.print_json(json.dumps(compare_epoch_speed(dataroot, method, workers, samples)))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(bench_app, name="bench")
