@@ -12,23 +12,21 @@ from pathlib import Path
 from bench3d.errors import ConfigError
 from bench3d.harness.specs import CheckpointRef
 from bench3d.models.checkpoint import read_checkpoint
-from bench3d.results import ResultsStore, RunRecord
+from bench3d.results import ResultsStore
 from bench3d.results.provenance import file_sha256
 
 
-def verify_checkpoint(path: Path, record: RunRecord, method: str, backbone: str) -> CheckpointRef:
-    """The checkpoint of pretraining `record`, after checking its bytes and contents match the request."""
+def verify_checkpoint(path: Path, ref: CheckpointRef) -> None:
+    """Before use: the file's bytes are those its pretraining record names. (Its method and backbones are
+    then what that record's run id stands for; the backbone is loaded strictly afterwards.)"""
     if not path.is_file():
-        raise ConfigError(f"{path}: checkpoint of pretraining run {record.run_id} is missing; move its record "
-                          f"{record.run_id}.json out of the store to pretrain again")
+        raise ConfigError(f"{path}: checkpoint of pretraining run {ref.run_id} is missing; move its record "
+                          f"{ref.run_id}.json out of the store to pretrain again")
     sha = file_sha256(path)
-    expected = record.provenance.checkpoint_sha256
-    if sha != expected:
-        raise ConfigError(f"{path}: sha256 {sha[:16]}… does not match its pretraining record {record.run_id} "
-                          f"({(expected or 'none')[:16]}…); the file was replaced or damaged — restore it or move "
+    if sha != ref.sha256:
+        raise ConfigError(f"{path}: sha256 {sha[:16]}… does not match its pretraining record {ref.run_id} "
+                          f"({(ref.sha256 or 'none')[:16]}…); the file was replaced or damaged — restore it or move "
                           f"both away to pretrain again")
-    check_contents(path, method, backbone)
-    return CheckpointRef(record.run_id, sha, "pretraining")
 
 
 def check_contents(path: Path, method: str, backbone: str) -> None:

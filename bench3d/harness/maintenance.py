@@ -86,8 +86,10 @@ def _stale_pretrain_states(store: ResultsStore) -> list[Path]:
     return out
 
 
-def check_store(store: ResultsStore) -> StoreReport:
-    good, bad = store.scan()
+def check_store(store: ResultsStore, scan_records: bool = True) -> StoreReport:
+    """What does not belong in the store. `scan_records=False` skips parsing every record (the sweep a
+    runner does when it starts needs only dead processes' leftovers)."""
+    good, bad = store.scan() if scan_records else ([], [])
     report = StoreReport(records=len(good), bad_records=bad)
     if not store.root.is_dir():
         return report

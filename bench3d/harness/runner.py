@@ -58,7 +58,7 @@ class Runner:
         self.device = resolve_device(device)
         configure_numerics(self.device, amp)  # type: ignore[arg-type]
         self.store.ensure_writable()
-        repair_store(self.store, check_store(self.store))  # what dead processes left behind
+        repair_store(self.store, check_store(self.store, scan_records=False))  # dead processes' leftovers
         self.dataroot = dataroot
         self.on_epoch = on_epoch
         self._readers: dict[str, Reader] = {}
@@ -148,45 +148,48 @@ class Runner:
         return run_id, ckpt
 
     # ---- evaluation ---------------------------------------------------------------------------------
-    def checkpoint_for(self, adapter: MethodAdapter, spec: EvalSpec, backbone: str) -> tuple[CheckpointRef | None, Path | None]:
-        """The verified checkpoint of the spec's method and pretraining seed (pretrained first if needed), or
-        the user's `--checkpoint`; None for a method that pretrains nothing."""
+    def checkpoint_for(self, adapter: MethodAdapter, spec: EvalSpec, backbone: str,
+                       pretrain: bool = True) -> tuple[CheckpointRef | None, Path | None]:
+        """The spec's checkpoint and its sha256 from its pretraining record (pretrained first if needed and
+        `pretrain`), or the user's `--checkpoint`; (None, None) for a method that pretrains nothing or, with
+        `pretrain=False`, an unfinished pretraining. Its bytes are verified only when it is used."""
         if spec.checkpoint is not None:
             path = Path(spec.checkpoint)
             return user_checkpoint(path, self.store, spec.method, backbone, spec.unrecorded_checkpoint), path
         if not adapter.needs_pretraining:
             return None, None
-        run_id, path = self.pretrain(spec.pretrain_spec())
-        return verify_checkpoint(path, self.store.read(run_id), spec.method, backbone), path
+        if pretrain:
+            run_id, path = self.pretrain(spec.pretrain_spec())
+        else:
+            run_id = self._pretraining(spec.pretrain_spec())[-1]
+            if not self.store.has(run_id):
+                return None, None
+            path = self.checkpoint_path(run_id)
+        sha = self.store.read(run_id).provenance.checkpoint_sha256 or ""
+        return CheckpointRef(run_id, sha, "pretraining"), path
 
-    def finished(self, spec: EvalSpec) -> RunRecord | None:
-        """The record of `spec` if it is finished, found without training anything (a run whose pretraining is
-        not finished is not finished either)."""
+    def _plan(self, spec: EvalSpec) -> tuple[DatasetSpec, ResolvedProtocol, MethodAdapter, str, list[str], str]:
+        """(dataset, protocol, adapter, backbone name, train tokens, split hash) of an evaluation."""
         ds = self.dataset(spec.dataset)
         protocol = resolve_protocol(spec.protocol, spec.preset)
-        adapter = build_method(spec.method, spec.preset, components=dict(spec.components),
-                               teacher_checkpoint=spec.teacher_checkpoint)
-        backbone_name = backbone_for_task(adapter, protocol)
-        _, split_hash = label_split(self.reader(ds), ds, spec.fraction, spec.draw)
-        ref = None
-        if spec.checkpoint is not None:
-            ref, _ = self.checkpoint_for(adapter, spec, backbone_name)
-        elif adapter.needs_pretraining:
-            pre_id = self._pretraining(spec.pretrain_spec())[-1]
-            if not self.store.has(pre_id):
-                return None
-            ref = CheckpointRef(pre_id, self.store.read(pre_id).provenance.checkpoint_sha256 or "", "pretraining")
-        run_id = run_id_of(spec.resolve(adapter, protocol, ds, ref, split_hash, backbone_name, self.numerics()))
-        return self.store.read(run_id) if self.store.has(run_id) else None
-
-    def evaluate(self, spec: EvalSpec) -> RunRecord:
-        ds = self.dataset(spec.dataset)
-        protocol = resolve_protocol(spec.protocol, spec.preset)
-        card, task = protocol.card, protocol.task
         adapter = build_method(spec.method, spec.preset, components=dict(spec.components),
                                teacher_checkpoint=spec.teacher_checkpoint)
         backbone_name = backbone_for_task(adapter, protocol)
         train_tokens, split_hash = label_split(self.reader(ds), ds, spec.fraction, spec.draw)
+        return ds, protocol, adapter, backbone_name, train_tokens, split_hash
+
+    def finished(self, spec: EvalSpec) -> RunRecord | None:
+        """The record of `spec` if it is finished, found without training anything (a run whose pretraining is
+        not finished is not finished either)."""
+        ds, protocol, adapter, backbone_name, _, split_hash = self._plan(spec)
+        ref, _ = self.checkpoint_for(adapter, spec, backbone_name, pretrain=False)
+        if adapter.needs_pretraining and ref is None:
+            return None
+        run_id = run_id_of(spec.resolve(adapter, protocol, ds, ref, split_hash, backbone_name, self.numerics()))
+        return self.store.read(run_id) if self.store.has(run_id) else None
+
+    def evaluate(self, spec: EvalSpec) -> RunRecord:
+        ds, protocol, adapter, backbone_name, train_tokens, split_hash = self._plan(spec)
         # The run id holds the checkpoint's sha256: pretraining (once, shared) comes before it.
         ref, ckpt = self.checkpoint_for(adapter, spec, backbone_name)
         resolved = spec.resolve(adapter, protocol, ds, ref, split_hash, backbone_name, self.numerics())
@@ -198,6 +201,8 @@ class Runner:
         with StoreLock(work.with_suffix(".lock"), f"run {run_id}"):
             if self.store.has(run_id):  # another process finished it while we waited
                 return self.store.read(run_id)
+            if ref is not None and ref.source == "pretraining" and ckpt is not None:
+                verify_checkpoint(ckpt, ref)  # before use: the bytes its record names
             record = self._evaluate_locked(spec, ds, protocol, adapter, backbone_name, ref, ckpt, resolved,
                                            run_id, train_tokens, split_hash, work)
             self.store.write(record)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench3d.errors import DataError
+from bench3d.reports.stats import score_of
 from bench3d.results import ResultsStore
 
 COLUMNS = ["run_id", "method", "protocol", "seed", "score", "value_a", "value_b", "difference", "same_cpu",
@@ -24,7 +25,7 @@ def compare_stores(a: str | Path, b: str | Path) -> pd.DataFrame:
     rows = []
     for run_id in sorted(set(stores[0]) & set(stores[1])):
         ra, rb = stores[0][run_id], stores[1][run_id]
-        name = ra.score.name if ra.score else "miou"
+        name = score_of([ra]).name
         va, vb = float(ra.metrics[name]), float(rb.metrics[name])
         rows.append({"run_id": run_id, "method": ra.method, "protocol": ra.protocol, "seed": ra.seed, "score": name,
                      "value_a": va, "value_b": vb, "difference": vb - va,
