@@ -157,6 +157,9 @@ CASES: list[tuple[str, Callable[[World], list[str]], Callable[[World], None] | N
     ("pretrain a method without pretraining", lambda w: ["pretrain", "--method", "random", "--dataroot",
                                                          str(w.release)], None, "has no pretraining", 1),
     ("missing required option", lambda w: ["run", "--protocol", "linear_probe"], None, "Missing option '--method'", 2),
+    ("sync-bn on cpu", lambda w: [*RUN, "--sync-bn", "--dataroot", str(w.release), "--results", str(w.store)], None,
+     "--sync-bn converts BatchNorm to SyncBatchNorm, which runs on CUDA only; drop it on CPU", 1),
+    ("grad-accum 0", lambda w: [*RUN, "--grad-accum", "0"], None, "--grad-accum", 2),
 ]
 
 

@@ -25,7 +25,7 @@ def _train(epochs: int, state: Path | None, total: int = 4) -> nn.Module:
         order = epoch_rng(0, epoch).permutation(64)
         return [order[i:i + 16] for i in range(0, 64, 16)]
 
-    trainer.fit(batches, lambda idx: {"mse": ((model(X[idx]) - Y[idx]) ** 2).mean()})
+    trainer.fit(lambda e: ([b] for b in batches(e)), lambda idx: {"mse": ((model(X[idx]) - Y[idx]) ** 2).mean()})
     return model
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -13,7 +14,8 @@ EpochCallback = Callable[[str, int, int, dict[str, float]], None]  # as bench3d.
 @contextmanager
 def epoch_progress() -> Iterator[EpochCallback]:
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.fields[loss]}"), transient=False) as progress:
+                  TextColumn("{task.fields[loss]}"), transient=False,
+                  disable=os.environ.get("RANK", "0") != "0") as progress:  # torchrun: rank 0 reports
         tasks: dict[str, int] = {}
 
         def on_epoch(run_id: str, epoch: int, epochs: int, losses: dict[str, float]) -> None:

@@ -36,7 +36,10 @@ def pretrain(
     device: str = typer.Option("cpu"),
     amp: str = typer.Option("off", help="Mixed precision of training steps: off, bf16 (CUDA or CPU) or fp16 "
                                         "(CUDA, with a grad scaler). Part of the run id."),
-    workers: int = typer.Option(0, min=0, help="DataLoader worker processes preparing pretraining samples."),
+    workers: int = typer.Option(0, min=0, help="DataLoader worker processes preparing samples."),
+    grad_accum: int = typer.Option(1, min=1, help="Split each batch into K micro-batches run in turn (what K "
+                                                   "torchrun ranks would run): the one-GPU equivalent of DDP."),
+    sync_bn: bool = typer.Option(False, help="Under torchrun on CUDA: BatchNorm statistics over all ranks."),
 ) -> None:
     """Pretrain a method; writes a checkpoint and its own run record per pretraining seed."""
     check_names([method], [], dataset)
@@ -45,12 +48,14 @@ def pretrain(
     from bench3d.results import ResultsStore
 
     with epoch_progress() as on_epoch:
-        runner = Runner(ResultsStore(results), device, dataroot, on_epoch, amp, workers)
+        runner = Runner(ResultsStore(results), device, dataroot, on_epoch, amp, workers, grad_accum=grad_accum,
+                        sync_bn=sync_bn)
         for seed in pretrain_seed:
             spec = PretrainSpec(method, dataset, preset, seed, tuple(sorted(_components(component).items())),
                                 str(teacher_checkpoint) if teacher_checkpoint else None)
             run_id, ckpt = runner.pretrain(spec)
-            console.print(f"pretraining run [bold]{run_id}[/] (pretraining seed {seed}): checkpoint {ckpt}")
+            if runner.parallel.is_main:
+                console.print(f"pretraining run [bold]{run_id}[/] (pretraining seed {seed}): checkpoint {ckpt}")
 
 
 def run(
@@ -76,7 +81,10 @@ def run(
     device: str = typer.Option("cpu"),
     amp: str = typer.Option("off", help="Mixed precision of training steps: off, bf16 (CUDA or CPU) or fp16 "
                                         "(CUDA, with a grad scaler). Part of the run id."),
-    workers: int = typer.Option(0, min=0, help="DataLoader worker processes preparing pretraining samples."),
+    workers: int = typer.Option(0, min=0, help="DataLoader worker processes preparing samples."),
+    grad_accum: int = typer.Option(1, min=1, help="Split each batch into K micro-batches run in turn (what K "
+                                                   "torchrun ranks would run): the one-GPU equivalent of DDP."),
+    sync_bn: bool = typer.Option(False, help="Under torchrun on CUDA: BatchNorm statistics over all ranks."),
     executor: str = typer.Option(None, help="Run the matrix through submitit: slurm (a job array) or local."),
     jobs: int = typer.Option(1, min=1, help="local: runs side by side; slurm: the array's parallelism."),
     partition: str = typer.Option(None, help="SLURM partition (--executor slurm)."),
@@ -96,12 +104,16 @@ def run(
                           unrecorded_checkpoint=unrecorded_checkpoint)
     console.print(f"{len(specs)} run(s)")
     if executor is not None:
-        _submit(specs, executor, jobs, partition, gpus_per_job, timeout_min, results, device, dataroot, amp, workers)
+        _submit(specs, executor, jobs, partition, gpus_per_job, timeout_min, results, device, dataroot, amp, workers,
+                grad_accum, sync_bn)
         return
     with epoch_progress() as on_epoch:
-        runner = Runner(ResultsStore(results), device, dataroot, on_epoch, amp, workers)
+        runner = Runner(ResultsStore(results), device, dataroot, on_epoch, amp, workers, grad_accum=grad_accum,
+                        sync_bn=sync_bn)
         for spec in specs:
             rec = runner.evaluate(spec)
+            if not runner.parallel.is_main:
+                continue
             score = rec.score
             value = rec.metrics[score.name] * (100 if score.percent else 1)
             console.print(f"{spec.method} {spec.protocol} {spec.fraction:g} draw {spec.draw} seed {spec.seed} "
@@ -119,11 +131,13 @@ def convert_checkpoint(
 
 
 def _submit(specs, executor: str, jobs: int, partition: str | None, gpus_per_job: int, timeout_min: int,
-            results: Path | None, device: str, dataroot: Path | None, amp: str, workers: int) -> None:
+            results: Path | None, device: str, dataroot: Path | None, amp: str, workers: int, grad_accum: int,
+            sync_bn: bool) -> None:
     from bench3d.harness.executors import RunnerSettings, submit_matrix
     from bench3d.paths import results_dir
 
-    settings = RunnerSettings(str(results or results_dir()), device, str(dataroot) if dataroot else None, amp, workers)
+    settings = RunnerSettings(str(results or results_dir()), device, str(dataroot) if dataroot else None, amp, workers,
+                              grad_accum=grad_accum, sync_bn=sync_bn)
     report = submit_matrix(specs, settings, executor, jobs, partition, gpus_per_job, timeout_min)
     console.print(f"{len(report.skipped)} finished run(s) skipped; {len(report.submitted)} submitted "
                   f"({executor}); {len(report.run_ids)} record(s) written; logs in {report.log_folder}")

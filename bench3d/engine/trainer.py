@@ -1,7 +1,8 @@
 """One training loop for every method and protocol: epochs of steps, checkpoint per epoch, resume.
 
-The caller supplies the modules, the optimiser, the batches of each epoch and a step function that
-returns named losses. After every epoch the full state (model, optimiser, scheduler, torch RNG, epoch)
+The caller supplies the modules, the optimiser, the steps of each epoch — each the list of micro-batches this
+process runs (one, unless the step is split for DDP or gradient accumulation: `engine.distributed`) — and a
+step function that returns the named losses of one micro-batch. After every epoch the full state (model, optimiser, scheduler, torch RNG, epoch)
 is written atomically; a run killed at any point restarts from the last finished epoch and, because
 batch order and augmentation come from (seed, epoch), ends with the same weights.
 """
@@ -19,6 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from bench3d.engine.distributed import Parallel
 from bench3d.engine.numerics import autocast, grad_scaler
 from bench3d.paths import temp_name
 
@@ -61,7 +63,9 @@ class Trainer:
         epochs: int,
         state_path: Path | None,
         train_mode: Callable[[], None] | None = None,
+        parallel: Parallel | None = None,
     ) -> None:
+        self.parallel = parallel or Parallel()
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
         self.epochs = epochs
         self.state_path = state_path
@@ -91,6 +95,9 @@ class Trainer:
     def _checkpoint(self) -> None:
         if self.state_path is None:
             return
+        if not self.parallel.is_main:  # rank 0 writes; the others wait until the file is whole
+            self.parallel.barrier()
+            return
         save_atomic({
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -102,35 +109,41 @@ class Trainer:
             "segments": self.state.segments,
             "wall_s": self.state.wall_s,
         }, self.state_path)
+        self.parallel.barrier()
 
-    def fit(self, batches_of_epoch: Callable[[int], Iterable[Any]], step: StepFn,
+    def fit(self, steps_of_epoch: Callable[[int], Iterable[list[Any]]], step: StepFn,
             on_epoch_end: Callable[[int, dict[str, float]], None] | None = None) -> TrainState:
+        """Train to `epochs`. `steps_of_epoch(epoch)` yields, per optimiser step, this process's micro-batches;
+        the gradients of a step are the mean over all micro-batches of all ranks."""
         self._resume()
         self._segment_start = time.perf_counter()
         self.state.segments.append(self.state.epoch)
+        stepper = self.parallel.step_module(self.model, step, self.device)
         while self.state.epoch < self.epochs:
             epoch = self.state.epoch
             self.train_mode()
             sums: dict[str, float] = {}
             steps = 0
-            for batch in batches_of_epoch(epoch):
-                with autocast(self.device):
-                    losses = step(batch)
-                total = sum(losses.values())
+            for micros in steps_of_epoch(epoch):
                 self.optimizer.zero_grad(set_to_none=True)
+                for k, micro in enumerate(micros):
+                    last = k == len(micros) - 1
+                    with self.parallel.no_sync(stepper, last):  # forward and backward of the micro-batch
+                        with autocast(self.device):
+                            losses = stepper(micro)
+                        total = sum(losses.values()) / len(micros)  # DDP averages over ranks, this over micros
+                        (total if self.scaler is None else self.scaler.scale(total)).backward()
+                    for name, value in losses.items():
+                        sums[name] = sums.get(name, 0.0) + float(value.detach()) / len(micros)
                 if self.scaler is None:
-                    total.backward()
                     self.optimizer.step()
-                else:  # fp16: scaled loss, unscaled step, skipped when gradients overflow
-                    self.scaler.scale(total).backward()
+                else:  # fp16: unscaled step, skipped when gradients overflow
                     self.scaler.step(self.optimizer)
                     self.scaler.update()
-                for name, value in losses.items():
-                    sums[name] = sums.get(name, 0.0) + float(value.detach())
                 steps += 1
             if self.scheduler is not None:
                 self.scheduler.step()
-            means = {k: v / max(steps, 1) for k, v in sums.items()}
+            means = self.parallel.mean({k: v / max(steps, 1) for k, v in sums.items()})
             self.state.epoch += 1
             self.state.history.append(means)
             self.state.wall_s = self.state.earlier_wall_s + time.perf_counter() - self._segment_start

@@ -30,10 +30,12 @@ class RunnerSettings:
     amp: str = "off"
     workers: int = 0
     threads: int | None = None  # torch threads per run (None: the job's default)
+    grad_accum: int = 1
+    sync_bn: bool = False
 
     def runner(self) -> Runner:
         return Runner(ResultsStore(self.store), self.device, self.dataroot, amp=self.amp, workers=self.workers,
-                      threads=self.threads)
+                      threads=self.threads, grad_accum=self.grad_accum, sync_bn=self.sync_bn)
 
 
 @dataclass

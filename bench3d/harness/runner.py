@@ -10,10 +10,15 @@ Layout under the results store root:
 
 A run is produced once however many processes ask for it, and a kill at any moment — including between
 the last checkpoint and the record — resumes without retraining a finished epoch.
+
+Under torchrun every rank runs the runner in lockstep: rank 0 decides (is a run finished?) and the others
+follow its answer, rank 0 alone takes the locks, evaluates and writes checkpoints and records, and a barrier
+closes every run so no rank reads a record before it exists.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import time
@@ -27,6 +32,7 @@ from bench3d.data.nuscenes.tables import split_scene_names
 from bench3d.data.reader import Reader
 from bench3d.datasets import DatasetSpec, resolve_dataset
 from bench3d.engine.device import resolve_device
+from bench3d.engine.distributed import from_environment
 from bench3d.engine.numerics import configure_numerics, numerics
 from bench3d.engine.seeding import seed_everything
 from bench3d.errors import ConfigError, DataError
@@ -50,15 +56,18 @@ EpochCallback = Callable[[str, int, int, dict[str, float]], None]  # (run id, ep
 class Runner:
     def __init__(self, store: ResultsStore | None = None, device: str = "cpu", dataroot: str | Path | None = None,
                  on_epoch: EpochCallback | None = None, amp: str = "off", workers: int = 0,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, grad_accum: int = 1, sync_bn: bool = False) -> None:
         self.store = store or ResultsStore()
         self.workers = workers  # DataLoader workers that prepare pretraining samples
         # torch threads of the runs (they change numbers: part of the run id); set when a run starts
         self.threads = threads or torch.get_num_threads()
-        self.device = resolve_device(device)
+        # Under torchrun: the process group, this rank's share of each step and its device (cuda:LOCAL_RANK).
+        self.parallel, self.device = from_environment(resolve_device(device), grad_accum, sync_bn)
         configure_numerics(self.device, amp)  # type: ignore[arg-type]
         self.store.ensure_writable()
-        repair_store(self.store, check_store(self.store, scan_records=False))  # dead processes' leftovers
+        if self.parallel.is_main:
+            repair_store(self.store, check_store(self.store, scan_records=False))  # dead processes' leftovers
+        self.parallel.barrier()
         self.dataroot = dataroot
         self.on_epoch = on_epoch
         self._readers: dict[str, Reader] = {}
@@ -106,7 +115,15 @@ class Runner:
         return lambda epoch, losses: self.on_epoch(run_id, epoch + 1, epochs, losses)
 
     def numerics(self) -> dict[str, Any]:
-        return numerics(self.device, self.threads)
+        split = self.parallel.run_config()  # how each batch is split changes numbers; who runs the parts does not
+        return {**numerics(self.device, self.threads), **({"parallel": split} if split else {})}
+
+    def _lock(self, path: Path, what: str) -> contextlib.AbstractContextManager:
+        return StoreLock(path, what) if self.parallel.is_main else contextlib.nullcontext()
+
+    def _has(self, run_id: str) -> bool:
+        """Whether `run_id` is finished, as rank 0 sees it (every rank must take the same branch)."""
+        return self.parallel.agree(self.store.has(run_id))
 
     # ---- pretraining ---------------------------------------------------------------------------------
     def _pretraining(self, spec: PretrainSpec) -> tuple[DatasetSpec, MethodAdapter, list[str], dict[str, Any], str]:
@@ -124,27 +141,30 @@ class Runner:
         """Run id and checkpoint of a pretraining; produced once, however many processes ask at once."""
         ds, adapter, tokens, resolved, run_id = self._pretraining(spec)
         ckpt = self.checkpoint_path(run_id)
-        if self.store.has(run_id):
+        if self._has(run_id):
             return run_id, ckpt
-        with StoreLock(ckpt.with_suffix(".lock"), f"pretraining {run_id} ({spec.method})"):
-            if self.store.has(run_id):  # another process finished it while we waited
+        with self._lock(ckpt.with_suffix(".lock"), f"pretraining {run_id} ({spec.method})"):
+            if self._has(run_id):  # another process finished it while we waited
                 return run_id, ckpt
             torch.set_num_threads(self.threads)
             started, t0 = now_iso(), time.perf_counter()
             ctx = PretrainContext(reader=self.reader(ds), sample_tokens=tokens, device=self.device, seed=spec.seed,
-                                  workers=self.workers)
+                                  workers=self.workers, parallel=self.parallel)
             summary = adapter.pretrain(ctx, ckpt, self._epoch_cb(run_id, adapter.config.epochs))
             earlier = summary.pop("earlier_wall_s")
-            record = RunRecord(
-                run_id=run_id, kind="pretrain", method=spec.method, checkpoint=None, dataset=ds.name, task="pretrain",
-                seed=spec.seed, pretrain_seed=spec.seed, preset=spec.preset, metrics=summary,
-                provenance=collect(resolved_config=resolved, device=self.device,
-                                   wall_time_s=earlier + time.perf_counter() - t0, started_at=started,
-                                   checkpoint_sha256=file_sha256(ckpt), dataset_version=ds.version,
-                                   resumes=len(summary["segment_starts"]) - 1),
-            )
-            self.store.write(record)
-            pretrain_state_path(ckpt).unlink(missing_ok=True)  # only now: the record is published
+            if self.parallel.is_main:
+                record = RunRecord(
+                    run_id=run_id, kind="pretrain", method=spec.method, checkpoint=None, dataset=ds.name,
+                    task="pretrain", seed=spec.seed, pretrain_seed=spec.seed, preset=spec.preset, metrics=summary,
+                    provenance=collect(resolved_config=resolved, device=self.device,
+                                       wall_time_s=earlier + time.perf_counter() - t0, started_at=started,
+                                       checkpoint_sha256=file_sha256(ckpt), dataset_version=ds.version,
+                                       resumes=len(summary["segment_starts"]) - 1,
+                                       parallel=self.parallel.provenance()),
+                )
+                self.store.write(record)
+                pretrain_state_path(ckpt).unlink(missing_ok=True)  # only now: the record is published
+            self.parallel.barrier()
         return run_id, ckpt
 
     # ---- evaluation ---------------------------------------------------------------------------------
@@ -194,24 +214,27 @@ class Runner:
         ref, ckpt = self.checkpoint_for(adapter, spec, backbone_name)
         resolved = spec.resolve(adapter, protocol, ds, ref, split_hash, backbone_name, self.numerics())
         run_id = run_id_of(resolved)
-        if self.store.has(run_id):
+        if self._has(run_id):
             log.info("run %s already finished; skipped", run_id)
             return self.store.read(run_id)
         work = self.work_dir(run_id)
-        with StoreLock(work.with_suffix(".lock"), f"run {run_id}"):
-            if self.store.has(run_id):  # another process finished it while we waited
+        with self._lock(work.with_suffix(".lock"), f"run {run_id}"):
+            if self._has(run_id):  # another process finished it while we waited
                 return self.store.read(run_id)
             if ref is not None and ref.source == "pretraining" and ckpt is not None:
                 verify_checkpoint(ckpt, ref)  # before use: the bytes its record names
             record = self._evaluate_locked(spec, ds, protocol, adapter, backbone_name, ref, ckpt, resolved,
                                            run_id, train_tokens, split_hash, work)
-            self.store.write(record)
-            shutil.rmtree(work, ignore_errors=True)  # only now: the record is published
-        return record
+            if record is not None:
+                self.store.write(record)
+                shutil.rmtree(work, ignore_errors=True)  # only now: the record is published
+            self.parallel.barrier()
+        return record if record is not None else self.store.read(run_id)
 
     def _evaluate_locked(self, spec: EvalSpec, ds: DatasetSpec, protocol: ResolvedProtocol, adapter: MethodAdapter,
                          backbone_name: str, ref: CheckpointRef | None, ckpt: Path | None, resolved: dict[str, Any],
-                         run_id: str, train_tokens: list[str], split_hash: str, work: Path) -> RunRecord:
+                         run_id: str, train_tokens: list[str], split_hash: str, work: Path) -> RunRecord | None:
+        """Train and evaluate (rank 0: the record; other ranks: None)."""
         card, task = protocol.card, protocol.task
         torch.set_num_threads(self.threads)
         started, t0 = now_iso(), time.perf_counter()
@@ -224,7 +247,10 @@ class Runner:
         evaluation = self.samples(ds, protocol, self.split_tokens(ds, eval_split), train=False)
         work.mkdir(parents=True, exist_ok=True)
         state = train_downstream(protocol, model, train, spec.seed, self.device, work / "state.pt",
-                                 on_epoch_end=self._epoch_cb(run_id, protocol.schedule.epochs))
+                                 on_epoch_end=self._epoch_cb(run_id, protocol.schedule.epochs),
+                                 parallel=self.parallel, workers=self.workers)
+        if not self.parallel.is_main:  # same weights on every rank; rank 0 evaluates (DDP keeps its BN statistics)
+            return None
         scores = task.evaluate(model, evaluation, self.device, ds)
         if task.score.name not in scores:
             raise RuntimeError(f"task {task.name!r} did not return its main score {task.score.name!r}")
@@ -238,5 +264,6 @@ class Runner:
             provenance=collect(resolved_config=resolved, device=self.device,
                                wall_time_s=state.earlier_wall_s + time.perf_counter() - t0, started_at=started,
                                split_hash=split_hash, checkpoint_sha256=ref.sha256 if ref else None,
-                               dataset_version=ds.version, resumes=state.resumes),
+                               dataset_version=ds.version, resumes=state.resumes,
+                               parallel=self.parallel.provenance()),
         )

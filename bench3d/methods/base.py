@@ -24,13 +24,15 @@ from bench3d.cards.loader import schema_error
 from bench3d.cards.schema import MethodCard
 from bench3d.data.reader import Reader
 from bench3d.engine.disk_cache import DiskCache
+from bench3d.engine.distributed import Parallel
 from bench3d.engine.loader import KeyedDataset, epoch_loader
-from bench3d.engine.seeding import epoch_rng, seed_everything
+from bench3d.engine.seeding import epoch_rng, seed_everything, step_seed
 from bench3d.engine.trainer import Trainer, build_optimizer, build_scheduler
 from bench3d.errors import ConfigError
 from bench3d.methods.config import LidarMethodConfig, PretrainingConfig
 from bench3d.models.backbone import Backbone, BackboneConfig, build_backbone
 from bench3d.models.checkpoint import load_backbone_state, save_checkpoint
+from bench3d.models.sync_bn import convert_sync_batchnorm
 from bench3d.models.teacher import ImageTeacher, build_teacher
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ class PretrainContext:
     teacher: ImageTeacher | None = None
     workers: int = 0  # DataLoader worker processes that prepare samples
     disk_cache: DiskCache = field(default_factory=DiskCache)  # expensive per-sample products, shared by runs
+    parallel: Parallel = field(default_factory=Parallel)  # this process's share of each step (DDP, grad-accum)
 
 
 def pretrain_state_path(checkpoint_path: Path) -> Path:
@@ -156,22 +159,26 @@ class MethodAdapter(ABC):
         backbones, heads, model, optimizer = self.build_training(ctx)
         epochs = self.config.epochs
         scheduler = build_scheduler(optimizer, self.config.schedule, epochs)
-        trainer = Trainer(model, optimizer, scheduler, epochs, pretrain_state_path(checkpoint_path))
-        # Samples stream: prepared by DataLoader workers for each batch, never all held in memory.
+        par = ctx.parallel
+        trainer = Trainer(model, optimizer, scheduler, epochs, pretrain_state_path(checkpoint_path), parallel=par)
+        # Samples stream: prepared by DataLoader workers for each batch, never all held in memory. Each rank
+        # loads only its own micro-batches of every step.
         dataset = KeyedDataset(ctx.sample_tokens, lambda token: self.prepare(ctx, token))
         index = {t: i for i, t in enumerate(ctx.sample_tokens)}
 
-        def indices_of(epoch: int) -> list[list[int]]:
-            return [[index[t] for t in tokens] for tokens in self.batch_order(ctx, epoch)]
-
-        def batches(epoch: int):
+        def steps(epoch: int):
             self.on_epoch_start(ctx, epoch)
-            gen = torch.Generator().manual_seed(ctx.seed * 1_000_003 + epoch)
-            for prepared in epoch_loader(dataset, indices_of, epoch, ctx.workers, ctx.device):
-                yield prepared, gen
+            plan = [par.mine(tokens) for tokens in self.batch_order(ctx, epoch)]  # per step: [(micro no, tokens)]
+            flat = [[index[t] for t in tokens] for mine in plan for _, tokens in mine]
+            loaded = iter(epoch_loader(dataset, lambda e: flat, epoch, ctx.workers, ctx.device))
+            for step_no, mine in enumerate(plan):
+                yield [(next(loaded), torch.Generator().manual_seed(step_seed(ctx.seed, epoch, step_no, micro)))
+                       for micro, _ in mine]
 
-        state = trainer.fit(batches, lambda b: self.loss(backbones, heads, b[0], ctx, b[1]), on_epoch_end)
-        save_checkpoint(checkpoint_path, self.card.name, self.resolved_config(), dict(backbones.items()), heads)
+        state = trainer.fit(steps, lambda b: self.loss(backbones, heads, b[0], ctx, b[1]), on_epoch_end)
+        if par.is_main:
+            save_checkpoint(checkpoint_path, self.card.name, self.resolved_config(), dict(backbones.items()), heads)
+        par.barrier()
         # The training state stays until the caller has published its record: a kill in between resumes
         # at the last epoch instead of retraining (the caller removes it, `pretrain_state_path`).
         return {"epochs": state.epoch, "loss_history": state.history, "segment_starts": state.segments,
@@ -186,7 +193,10 @@ class MethodAdapter(ABC):
         cfg: PretrainingConfig = self.config
         if self.uses_teacher and ctx.teacher is None:
             ctx.teacher = build_teacher(self.teacher_checkpoint, **cfg.teacher.model_dump()).to(ctx.device)
-        backbones = self.build_backbones().to(ctx.device)
+        backbones = self.build_backbones()
+        if ctx.parallel.sync_bn:  # statistics over all ranks' micro-batches (CUDA only)
+            backbones = convert_sync_batchnorm(backbones)
+        backbones = backbones.to(ctx.device)
         heads = self.build_heads(backbones, ctx).to(ctx.device)
         model = nn.ModuleDict({"backbones": backbones, "heads": heads})
         optimizer = build_optimizer([{"params": list(model.parameters())}], cfg.optimizer, cfg.lr,

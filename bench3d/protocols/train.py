@@ -4,6 +4,8 @@ What trains is the card's: `freeze: all_but_head` trains the head only, `bn_eval
 BatchNorm statistics those of pretraining. When the backbone is frozen, in eval mode and nothing is
 augmented, its outputs are the same every epoch, so the task's head inputs are computed once and cached.
 The last epoch's weights are the result (`checkpoint_rule: last_epoch`; never best-on-val).
+Samples stream through a DataLoader (the train sequence may load each on access); under DDP or
+`--grad-accum` every step's batch is split into micro-batches (`engine.distributed`).
 """
 
 from __future__ import annotations
@@ -14,8 +16,13 @@ from typing import Any
 
 import torch
 
-from bench3d.engine.seeding import epoch_rng, seed_everything
+import numpy as np
+
+from bench3d.engine.distributed import Parallel
+from bench3d.engine.loader import KeyedDataset, epoch_loader
+from bench3d.engine.seeding import epoch_rng, seed_everything, step_seed
 from bench3d.engine.trainer import Trainer, TrainState, build_optimizer, build_scheduler
+from bench3d.models.sync_bn import convert_sync_batchnorm
 from bench3d.protocols.resolve import ResolvedProtocol
 from bench3d.tasks import DownstreamModel
 
@@ -32,13 +39,17 @@ def features_are_fixed(protocol: ResolvedProtocol) -> bool:
 
 def train_downstream(protocol: ResolvedProtocol, model: DownstreamModel, train: Sequence[Any], seed: int,
                      device: torch.device, state_path: Path | None,
-                     on_epoch_end: Callable[[int, dict[str, float]], None] | None = None) -> TrainState:
+                     on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
+                     parallel: Parallel | None = None, workers: int = 0) -> TrainState:
     """Train per the card and schedule; returns the training state (loss history, segments, wall time).
-    Resumes from `state_path`."""
+    Resumes from `state_path`. `train[i]` may load sample i when asked (read by `workers` processes)."""
     if protocol.card.checkpoint_rule != "last_epoch":  # the schema allows only this; keep the two in step
         raise NotImplementedError(protocol.card.checkpoint_rule)
     seed_everything(seed)
+    par = parallel or Parallel()
     card, schedule, task = protocol.card, protocol.schedule, protocol.task
+    if par.sync_bn and card.freeze != "all_but_head":  # a frozen backbone's statistics are not trained
+        convert_sync_batchnorm(model.backbone)
     frozen = card.freeze == "all_but_head"
     if frozen:
         model.backbone.requires_grad_(False)
@@ -57,18 +68,29 @@ def train_downstream(protocol: ResolvedProtocol, model: DownstreamModel, train: 
     if features_are_fixed(protocol):
         model.backbone.eval()
         with torch.no_grad():
-            cached = [task.head_inputs(model, [sample], device, None)[0] for sample in train]
+            cached = [task.head_inputs(model, [train[i]], device, None)[0] for i in range(len(train))]
 
-    def step(batch: tuple[int, list[int]]) -> dict[str, torch.Tensor]:
-        epoch, idx = batch
-        if cached:
-            inputs = [cached[i] for i in idx]
-        else:
-            rng = epoch_rng(seed, epoch, "augment") if schedule.augment else None
-            inputs = task.head_inputs(model, [train[i] for i in idx], device, rng)
+    def step(micro: tuple[np.random.Generator | None, list[Any]]) -> dict[str, torch.Tensor]:
+        rng, samples = micro
+        inputs = samples if cached else task.head_inputs(model, samples, device, rng)
         return task.loss(model, inputs)
 
+    def rng_of(epoch: int, step_no: int, micro: int) -> np.random.Generator | None:
+        return np.random.default_rng(step_seed(seed, epoch, step_no, micro)) if schedule.augment else None
+
+    dataset = KeyedDataset(range(len(train)), train.__getitem__)
+
+    def steps(epoch: int):
+        plan = [par.mine(b) for b in _batches(len(train), schedule.batch_size, seed, epoch)]
+        flat = [idx for mine in plan for _, idx in mine]
+        if cached:  # head inputs already on the device: no loader (and nothing to pin)
+            loaded = iter([[cached[i] for i in idx] for idx in flat])
+        else:
+            loaded = iter(epoch_loader(dataset, lambda e: flat, epoch, workers, device))
+        for step_no, mine in enumerate(plan):
+            yield [(rng_of(epoch, step_no, micro), next(loaded)) for micro, _ in mine]
+
     trainable = model.head if frozen else model
-    trainer = Trainer(trainable, optimizer, scheduler, schedule.epochs, state_path, train_mode=train_mode)
-    return trainer.fit(lambda e: ((e, b) for b in _batches(len(train), schedule.batch_size, seed, e)), step,
-                       on_epoch_end)
+    trainer = Trainer(trainable, optimizer, scheduler, schedule.epochs, state_path, train_mode=train_mode,
+                      parallel=par)
+    return trainer.fit(steps, step, on_epoch_end)

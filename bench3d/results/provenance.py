@@ -103,6 +103,7 @@ def collect(
     checkpoint_sha256: str | None = None,
     dataset_version: str | None = None,
     resumes: int = 0,
+    parallel: dict[str, Any] | None = None,
 ) -> Provenance:
     return Provenance(
         suite_version=bench3d.__version__,
@@ -122,4 +123,5 @@ def collect(
         platform=platform.platform(),
         cpu=cpu_model(),
         resumes=resumes,
+        parallel=parallel or {"world_size": 1, "backend": None, "grad_accum": 1, "sync_bn": False},
     )

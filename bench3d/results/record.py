@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-RECORD_SCHEMA_VERSION = "1.1"  # 1.1: pretrain_seed and score
+RECORD_SCHEMA_VERSION = "1.2"  # 1.1: pretrain_seed and score; 1.2: provenance.parallel
 
 
 class ScoreSpec(BaseModel):
@@ -41,6 +41,8 @@ class Provenance(BaseModel):
     platform: str
     cpu: str | None = None  # CPU model (numbers can drift between machines; see `bench3d results --compare`)
     resumes: int = 0  # how often the run was resumed after a kill; wall_time_s sums every segment
+    # Data parallelism: world_size, backend (gloo, nccl; None: one process), grad_accum, sync_bn.
+    parallel: dict[str, Any] = {"world_size": 1, "backend": None, "grad_accum": 1, "sync_bn": False}
 
 
 class RunRecord(BaseModel):

@@ -99,5 +99,13 @@ class SparseBatchNorm(nn.BatchNorm1d):
         return x.replace_feature(super().forward(x.features))
 
 
+class SparseSyncBatchNorm(nn.SyncBatchNorm):
+    """SyncBatchNorm over the feature rows of a sparse tensor: statistics over every rank's active sites
+    (`--sync-bn`, CUDA only). Same parameters and buffers as SparseBatchNorm, so checkpoints load in either."""
+
+    def forward(self, x: Any) -> Any:  # type: ignore[override]
+        return x.replace_feature(super().forward(x.features))
+
+
 def relu(x: Any) -> Any:
     return x.replace_feature(torch.relu(x.features))
