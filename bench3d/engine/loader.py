@@ -5,10 +5,12 @@ between batches, and host memory is pinned on CUDA."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
+
+T = TypeVar("T")
 
 
 class KeyedDataset(Dataset):
@@ -23,6 +25,26 @@ class KeyedDataset(Dataset):
 
     def __getitem__(self, index: int) -> Any:
         return self.prepare(self.keys[index])
+
+
+class LazySamples(Sequence[T]):
+    """Samples loaded when indexed, never kept: what a task hands the loop so memory is flat in the dataset's
+    size (DataLoader workers index it in parallel)."""
+
+    def __init__(self, length: int, load: Callable[[int], T]) -> None:
+        self._length = length
+        self._load = load
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            picked = range(self._length)[index]
+            return LazySamples(len(picked), lambda i: self._load(picked[i]))
+        if not -self._length <= index < self._length:
+            raise IndexError(index)
+        return self._load(index % self._length)
 
 
 class EpochBatches(Sampler[list[int]]):

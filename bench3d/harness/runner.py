@@ -22,7 +22,7 @@ import contextlib
 import logging
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,7 @@ class Runner:
         self.dataroot = dataroot
         self.on_epoch = on_epoch
         self._readers: dict[str, Reader] = {}
-        self._samples: dict[tuple[str, str, str, tuple[str, ...], bool], list[Any]] = {}
+        self._samples: dict[tuple[str, str, str, tuple[str, ...], bool], Sequence[Any]] = {}
 
     # ---- shared state ----------------------------------------------------------------------------
     def dataset(self, name: str) -> DatasetSpec:
@@ -95,8 +95,8 @@ class Runner:
         seqs = reader.sequences(names)  # a real release must hold every scene of the split
         return [tok for seq in seqs for tok in seq.sample_tokens]
 
-    def samples(self, ds: DatasetSpec, protocol: ResolvedProtocol, tokens: list[str], train: bool) -> list[Any]:
-        """The task's samples of `tokens`, kept while the runner lives (runs of one matrix share them)."""
+    def samples(self, ds: DatasetSpec, protocol: ResolvedProtocol, tokens: list[str], train: bool) -> Sequence[Any]:
+        """The task's samples of `tokens` (a sequence that reads each when indexed), shared by a matrix's runs."""
         task = protocol.task
         key = (ds.name, task.name, config_hash(protocol.task_args), tuple(tokens), train)
         if key not in self._samples:

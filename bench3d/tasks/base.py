@@ -67,8 +67,10 @@ class Task(ABC, Generic[SampleT, HeadInputT]):
 
     @abstractmethod
     def load(self, reader: Reader, dataset: DatasetSpec, tokens: Sequence[str], train: bool,
-             seed: int) -> list[SampleT]:
-        """Samples with targets for `tokens`; `train` samples may be subsampled per the task arguments."""
+             seed: int) -> Sequence[SampleT]:
+        """Samples with targets for `tokens`; `train` samples may be subsampled per the task arguments.
+        Return a sequence that reads each sample when indexed (`engine.loader.LazySamples`) so memory stays
+        flat in the dataset's size; training reads it through DataLoader workers."""
 
     @abstractmethod
     def build_model(self, backbone: Backbone, dataset: DatasetSpec) -> DownstreamModel:

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from bench3d.data.reader import Reader
+from bench3d.engine.loader import LazySamples
 from bench3d.errors import DataError
 from bench3d.labels.nuscenes import FINE_TO_EVAL
 
@@ -29,27 +30,30 @@ def _fixed_subset(n: int, k: int | None, seed: int, index: int) -> np.ndarray | 
 
 
 def load_labelled(reader: Reader, tokens: Sequence[str], max_points: int | None = None,
-                  supervised_points: int | None = None, seed: int = 0) -> list[LabelledCloud]:
-    """Keyframe clouds with eval labels.
+                  supervised_points: int | None = None, seed: int = 0) -> LazySamples[LabelledCloud]:
+    """Keyframe clouds with eval labels, each read when indexed (nothing is held).
 
     `max_points` subsamples the backbone's input (a fixed random subset per frame); `supervised_points`
     keeps the whole input but picks a fixed subset of points whose labels train the head, so a frozen
     backbone's features are those of the whole cloud, exactly as in evaluation."""
-    clouds = []
-    for token in tokens:
-        frame = reader.frame(token, cameras=None, boxes=False)
-        if frame.labels is None:
-            raise DataError(reader.dataroot / reader.version / "lidarseg.json",
-                            f"sample {token} has no lidarseg labels; segmentation protocols need nuScenes-lidarseg")
-        points, labels = frame.points[:, :4], FINE_TO_EVAL[frame.labels]
-        keep = _fixed_subset(len(points), max_points, seed, len(clouds))
-        if keep is not None:
-            points, labels = points[keep], labels[keep]
-        chosen = _fixed_subset(len(points), supervised_points, seed + 1, len(clouds))
-        clouds.append(LabelledCloud(token, torch.from_numpy(np.ascontiguousarray(points)),
-                                    torch.from_numpy(labels.astype(np.int64)),
-                                    None if chosen is None else torch.from_numpy(chosen)))
-    return clouds
+    tokens = list(tokens)
+    return LazySamples(len(tokens), lambda i: load_cloud(reader, tokens[i], i, max_points, supervised_points, seed))
+
+
+def load_cloud(reader: Reader, token: str, index: int, max_points: int | None, supervised_points: int | None,
+               seed: int) -> LabelledCloud:
+    """Sample `index` of a split: its cloud, eval labels and fixed subsets (seeded by (seed, index))."""
+    frame = reader.frame(token, cameras=None, boxes=False)
+    if frame.labels is None:
+        raise DataError(reader.dataroot / reader.version / "lidarseg.json",
+                        f"sample {token} has no lidarseg labels; segmentation protocols need nuScenes-lidarseg")
+    points, labels = frame.points[:, :4], FINE_TO_EVAL[frame.labels]
+    keep = _fixed_subset(len(points), max_points, seed, index)
+    if keep is not None:
+        points, labels = points[keep], labels[keep]
+    chosen = _fixed_subset(len(points), supervised_points, seed + 1, index)
+    return LabelledCloud(token, torch.from_numpy(np.ascontiguousarray(points)),
+                         torch.from_numpy(labels.astype(np.int64)), None if chosen is None else torch.from_numpy(chosen))
 
 
 def augment(points: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:

@@ -51,7 +51,7 @@ class LidarSemseg(Task[LabelledCloud, HeadInput]):
     args: LidarSemsegArgs
 
     def load(self, reader: Reader, dataset: DatasetSpec, tokens: Sequence[str], train: bool,
-             seed: int) -> list[LabelledCloud]:
+             seed: int) -> Sequence[LabelledCloud]:
         if not train:
             return load_labelled(reader, tokens)
         return load_labelled(reader, tokens, self.args.max_points, self.args.supervised_points, seed)
