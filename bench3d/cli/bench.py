@@ -15,12 +15,16 @@ bench_app = typer.Typer(help="Speed ratios against a baseline measured in the sa
 @bench_app.command("reader")
 def reader(dataroot: Path = typer.Option(None, help="Release (default: the embedded synthetic world)."),
            version: str = typer.Option("v1.0-mini"), samples: int = typer.Option(20, min=1),
-           repeats: int = typer.Option(3, min=1)) -> None:
+           repeats: int = typer.Option(3, min=1),
+           image_size: str = typer.Option(None, help="HxW a consumer asks for (e.g. 225x400, the tiny presets' "
+                                                     "teacher input); larger images decode at that size.")) -> None:
     """Full frame (LiDAR + 6 images + point-pixel pairs): bench3d reader vs devkit get_sample_data + map_pointcloud_to_image."""
     from bench3d.data.nuscenes.bench import compare_frame_speed
     from bench3d.paths import default_synth_root
 
-    console.print_json(json.dumps(compare_frame_speed(dataroot or default_synth_root(), version, samples, repeats)))
+    size = _pair(image_size, "x", "--image-size") if image_size else None
+    console.print_json(json.dumps(compare_frame_speed(dataroot or default_synth_root(), version, samples, repeats,
+                                                      size)))
 
 
 @bench_app.command("metrics")
@@ -61,6 +65,17 @@ def loader(dataroot: Path = typer.Option(None, help="Synthetic release (default:
     from bench3d.harness.loader_bench import compare_epoch_speed
 
     console.print_json(json.dumps(compare_epoch_speed(dataroot, method, workers, samples)))
+
+
+@bench_app.command("frame-step")
+def frame_step(dataroot: Path = typer.Option(..., help="A v1.0-mini release, e.g. ../shared/real-nuscenes-frame."),
+               method: list[str] = typer.Option(["scalr", "lima"], help="Method(s); LiMA runs with T = 1."),
+               device: str = typer.Option("cpu")) -> None:
+    """One pretraining step per method on the release's first keyframe (tiny preset): time, peak memory, loss."""
+    from bench3d.harness.frame_step import pretraining_step
+
+    results = [pretraining_step(dataroot, m, {"frames": 1} if m == "lima" else None, device) for m in method]
+    console.print_json(json.dumps(results))
 
 
 def register(app: typer.Typer) -> None:

@@ -35,5 +35,6 @@ class Reader(Protocol):
         """The keyframe's sensor files (what a content-hashed cache of the sample depends on)."""
 
     def frame(self, sample_token: str, *, sweeps: int = 1, cameras: tuple[str, ...] | None = ...,
-              labels: bool = True, boxes: bool = True) -> Frame:
-        """One keyframe: LiDAR (+ sweeps), labels, camera views, boxes, as requested."""
+              labels: bool = True, boxes: bool = True, max_image_size: tuple[int, int] | None = None) -> Frame:
+        """One keyframe: LiDAR (+ sweeps), labels, camera views, boxes, as requested. Images larger than
+        `max_image_size` (H, W) come at that size, with intrinsics that match their pixels."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 from bench3d.models.encoder import EncoderConfig
 
@@ -34,6 +34,9 @@ class PretrainingConfig(LidarMethodConfig):
     """Pretraining of a LiDAR backbone: data size per frame, optimiser, schedule and the 2D teacher."""
 
     max_points: int | None = Field(None, gt=0)  # fixed random subset of each frame's points (CPU presets)
+    # (H, W): larger camera images are decoded at this size (JPEG draft mode), intrinsics scaled to match;
+    # the teacher's input. None: native size.
+    max_image_size: tuple[PositiveInt, PositiveInt] | None = None
     epochs: int = Field(gt=0)
     batch_size: int = Field(gt=0)
     optimizer: Literal["sgd", "adamw"] = "adamw"

@@ -27,7 +27,7 @@ class ScaLR(MethodAdapter):
         return nn.ModuleDict({"projection": nn.Linear(backbones["lidar"].out_channels, ctx.teacher.dim)})
 
     def prepare(self, ctx: PretrainContext, sample_token: str) -> Any:
-        return prepare_image_lidar(ctx, sample_token, self.config.max_points)
+        return prepare_image_lidar(ctx, sample_token, self.config.max_points, self.config.max_image_size)
 
     def loss(self, backbones: nn.ModuleDict, heads: nn.Module, items: list[ImageLidarItem], ctx: PretrainContext,
              rng: torch.Generator) -> dict[str, torch.Tensor]:

@@ -84,7 +84,7 @@ class SLidR(MethodAdapter):
                               "pixel": nn.Conv2d(ctx.teacher.dim, dim, kernel_size=1)})
 
     def prepare(self, ctx: PretrainContext, sample_token: str) -> SuperpixelItem:
-        frame = prepare_image_lidar(ctx, sample_token, self.config.max_points)
+        frame = prepare_image_lidar(ctx, sample_token, self.config.max_points, self.config.max_image_size)
         slic_cfg = self.config.slic.model_dump()
 
         def compute() -> torch.Tensor:  # the slow part: SLIC of six images; int16 ids keep entries small

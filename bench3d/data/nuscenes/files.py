@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -37,12 +39,55 @@ def load_lidarseg(path: Path, num_points: int) -> np.ndarray:
     return labels
 
 
-def load_image(path: Path) -> np.ndarray:
-    """RGB image (H, W, 3) uint8."""
+_POOL: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def decode_pool() -> ThreadPoolExecutor:
+    """This process's image-decoding threads (one per core, at most six: a frame's cameras). Made anew in a
+    forked DataLoader worker, whose parent's threads do not exist."""
+    global _POOL
+    if _POOL is None or _POOL[0] != os.getpid():
+        _POOL = (os.getpid(), ThreadPoolExecutor(max_workers=max(1, min(6, os.cpu_count() or 1)),
+                                                 thread_name_prefix="bench3d-decode"))
+    return _POOL[1]
+
+
+def load_image(path: Path, max_size: tuple[int, int] | None = None) -> tuple[np.ndarray, float, float]:
+    """RGB image (H, W, 3) uint8 and the (x, y) scale from file pixels to returned pixels.
+
+    With `max_size` (H, W), an image larger in either side is returned at exactly that size: a JPEG is
+    decoded in draft mode at the smallest 1/2, 1/4 or 1/8 scale that still covers it (libjpeg's DCT scaling:
+    almost free, against a full decode then a resize), then resized the rest of the way. A smaller image is
+    returned as it is. `scale_intrinsic` keeps a camera matrix consistent with the returned pixels."""
     if not path.is_file():
         raise DataError(path, "camera image is missing", "check that samples/CAM_* is complete")
     try:
         with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
+            width, height = im.size
+            if max_size is None or (height <= max_size[0] and width <= max_size[1]):
+                return np.asarray(im.convert("RGB")), 1.0, 1.0
+            h, w = max_size
+            im.draft("RGB", (w, h))  # JPEG: decode at 1/2^k while both sides stay >= the target
+            # A DCT-scaled pixel j covers file pixels [j*d, (j+1)*d): its scale is exactly 1/d (the last
+            # row or column may be partial), not the ratio of the sizes.
+            drafted = im.size
+            dx, dy = round(width / drafted[0]), round(height / drafted[1])
+            rgb = im.convert("RGB")
+            sx, sy = 1.0 / dx, 1.0 / dy
+            if rgb.size != (w, h):
+                sx, sy = sx * w / rgb.size[0], sy * h / rgb.size[1]
+                rgb = rgb.resize((w, h), Image.BILINEAR, reducing_gap=None)
+            return np.asarray(rgb), sx, sy
     except (UnidentifiedImageError, OSError) as exc:
         raise DataError(path, f"cannot be decoded as an image ({exc})") from exc
+
+
+def scale_intrinsic(intrinsic: np.ndarray, sx: float, sy: float) -> np.ndarray:
+    """The camera matrix of an image rescaled by (sx, sy) with pixel centres kept: u' + 0.5 = (u + 0.5) * sx,
+    so fx' = fx * sx and cx' = (cx + 0.5) * sx - 0.5 (and the same in y)."""
+    if sx == 1.0 and sy == 1.0:
+        return intrinsic
+    k = np.array(intrinsic, dtype=np.float64, copy=True)
+    k[0, 0], k[0, 1], k[0, 2] = k[0, 0] * sx, k[0, 1] * sx, (k[0, 2] + 0.5) * sx - 0.5
+    k[1, 1], k[1, 2] = k[1, 1] * sy, (k[1, 2] + 0.5) * sy - 0.5
+    return k

@@ -30,24 +30,22 @@ def point_pixel_pairs(frame: Frame, min_dist: float = 1.0) -> PointPixelPairs:
     intrinsics = np.stack([cam.intrinsic for cam in cams])  # (C, 3, 3)
     # Fold intrinsics into the rigid part: one (C, 3, 4) projection per camera.
     proj = np.einsum("cij,cjk->cik", intrinsics, transforms[:, :3, :])
-    xyz1 = np.empty((frame.num_points, 4), dtype=np.float64)
-    xyz1[:, :3] = frame.points[:, :3]
-    xyz1[:, 3] = 1.0
-    img = np.matmul(xyz1, proj.transpose(0, 2, 1))  # (C, N, 3): u*d, v*d, d (BLAS, not einsum)
-    depth = img[..., 2]
-    sizes = np.array([cam.image.shape[:2] for cam in cams], dtype=np.float64)  # (C, 2) H, W
-    with np.errstate(divide="ignore", invalid="ignore"):
-        u = img[..., 0] / depth
-        v = img[..., 1] / depth
-    visible = (
-        (depth > min_dist)
-        & (u > 1) & (u < sizes[:, 1:2] - 1)
-        & (v > 1) & (v < sizes[:, 0:1] - 1)
-    )
-    cam_idx, pt_idx = np.nonzero(visible)
+    xyz = np.ascontiguousarray(frame.points[:, :3], dtype=np.float64)
+    parts = []
+    for c, cam in enumerate(cams):
+        h, w = cam.image.shape[:2]
+        # Depth first: u and v only for the points in front of this camera (about half of them).
+        depth_all = xyz @ proj[c, 2, :3] + proj[c, 2, 3]
+        idx = np.flatnonzero(depth_all > min_dist)
+        front, depth = xyz[idx], depth_all[idx]
+        u = (front @ proj[c, 0, :3] + proj[c, 0, 3]) / depth
+        v = (front @ proj[c, 1, :3] + proj[c, 1, 3]) / depth
+        ok = (u > 1) & (u < w - 1) & (v > 1) & (v < h - 1)
+        parts.append((idx[ok], np.full(int(ok.sum()), c, dtype=np.int64), u[ok], v[ok], depth[ok]))
     return PointPixelPairs(
-        point_index=pt_idx.astype(np.int64),
-        camera_index=cam_idx.astype(np.int64),
-        uv=np.stack([u[cam_idx, pt_idx], v[cam_idx, pt_idx]], axis=1).astype(np.float32),
-        depth=depth[cam_idx, pt_idx].astype(np.float32),
+        point_index=np.concatenate([p[0] for p in parts]).astype(np.int64),
+        camera_index=np.concatenate([p[1] for p in parts]),
+        uv=np.stack([np.concatenate([p[2] for p in parts]), np.concatenate([p[3] for p in parts])],
+                    axis=1).astype(np.float32),
+        depth=np.concatenate([p[4] for p in parts]).astype(np.float32),
     )

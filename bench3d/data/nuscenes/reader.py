@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from bench3d.data.frame import Box3D, CameraView, Frame
-from bench3d.data.nuscenes.files import load_image, load_lidarseg, load_pcd_bin
+from bench3d.data.nuscenes.files import decode_pool, load_image, load_lidarseg, load_pcd_bin, scale_intrinsic
 from bench3d.data.nuscenes.tables import CAMERA_CHANNELS, LIDAR_CHANNEL, NuScenesTables
 from bench3d.errors import DataError
 from bench3d.geometry import apply_transform, invert_transform, make_transform
@@ -97,8 +97,10 @@ class NuScenesReader:
         cameras: tuple[str, ...] | None = CAMERA_CHANNELS,
         labels: bool = True,
         boxes: bool = True,
+        max_image_size: tuple[int, int] | None = None,
     ) -> Frame:
-        """The keyframe `sample_token`: LiDAR (+ `sweeps`-1 earlier sweeps), labels, images, boxes."""
+        """The keyframe `sample_token`: LiDAR (+ `sweeps`-1 earlier sweeps), labels, images, boxes.
+        `max_image_size` (H, W): larger images are decoded at that size, their intrinsics scaled to match."""
         t = self.tables
         sample = t.get("sample", sample_token)
         channels = t.sample_data_by_channel.get(sample_token, {})
@@ -108,11 +110,14 @@ class NuScenesReader:
         lidar_to_ego = self.sensor_to_ego(lidar_token)
         ego_to_global = self.ego_to_global(lidar_token)
         lidar_path = self.dataroot / t.get("sample_data", lidar_token)["filename"]
+        # The six JPEGs decode on threads (libjpeg releases the GIL) while this thread reads the LiDAR.
+        wanted = [ch for ch in (cameras or ()) if ch in channels]
+        views = decode_pool().map(lambda ch: self.camera_view(channels[ch], max_image_size), wanted)
         points = load_pcd_bin(lidar_path)
         point_labels = self._labels(lidar_token, points.shape[0]) if labels else None
         if sweeps > 1:
             points, point_labels = self._stack_sweeps(lidar_token, points, point_labels, lidar_to_ego, ego_to_global, sweeps)
-        cams = {ch: self.camera_view(channels[ch]) for ch in (cameras or ()) if ch in channels}
+        cams = dict(zip(wanted, views))
         scene_name = t.scene[sample["scene_token"]]["name"]
         return Frame(
             token=sample_token,
@@ -127,14 +132,15 @@ class NuScenesReader:
             boxes=self.boxes(sample_token) if boxes else [],
         )
 
-    def camera_view(self, sd_token: str) -> CameraView:
+    def camera_view(self, sd_token: str, max_image_size: tuple[int, int] | None = None) -> CameraView:
         sd = self.tables.get("sample_data", sd_token)
         cs = self.tables.get("calibrated_sensor", sd["calibrated_sensor_token"])
+        image, sx, sy = load_image(self.dataroot / sd["filename"], max_image_size)
         return CameraView(
             channel=self.tables.channel_of[sd["calibrated_sensor_token"]],
             token=sd_token,
-            image=load_image(self.dataroot / sd["filename"]),
-            intrinsic=np.asarray(cs["camera_intrinsic"], dtype=np.float64),
+            image=image,
+            intrinsic=scale_intrinsic(np.asarray(cs["camera_intrinsic"], dtype=np.float64), sx, sy),
             sensor_to_ego=make_transform(cs["rotation"], cs["translation"]),
             ego_to_global=self.ego_to_global(sd_token),
             timestamp=int(sd["timestamp"]),

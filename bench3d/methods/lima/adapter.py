@@ -88,7 +88,7 @@ class LiMA(MethodAdapter):
         if token in self._items:
             self._items.move_to_end(token)
             return self._items[token]
-        item = prepare_image_lidar(ctx, token, self.config.max_points)
+        item = prepare_image_lidar(ctx, token, self.config.max_points, self.config.max_image_size)
         self._items[token] = item
         while not self._keep_all and len(self._items) > 2 * self.config.batch_size * self.frames:
             self._items.popitem(last=False)
