@@ -87,3 +87,24 @@ def test_loader_benchmark_measures_cold_warm_and_workers(harness_release: Path, 
     for key in ("cold_0_workers_s", "warm_0_workers_s", "warm_2_workers_s"):
         assert result[key] > 0
     assert result["warm_cache_speedup"] == round(result["cold_0_workers_s"] / result["warm_0_workers_s"], 2)
+
+
+def test_teacher_features_are_cached_and_change_no_number(harness_release: Path, tmp_path: Path) -> None:
+    from bench3d.data.nuscenes import NuScenesReader
+    from bench3d.methods import PretrainContext, build_method
+
+    reader = NuScenesReader(harness_release, "v1.0-mini")
+    tokens = [t for seq in reader.sequences() for t in seq.sample_tokens][:4]
+    cache = DiskCache(tmp_path / "cache")
+    weights, counts = [], []
+    for run, cached in enumerate([True, True, False]):  # cold, warm, never cached
+        adapter = build_method("scalr", "tiny", overrides={"epochs": 2, "max_points": 2000,
+                                                           "cache_teacher_features": cached})
+        cache.hits = cache.misses = 0
+        ctx = PretrainContext(reader=reader, sample_tokens=tokens, device=torch.device("cpu"), seed=0, disk_cache=cache)
+        adapter.pretrain(ctx, tmp_path / f"{run}.pt")
+        counts.append((cache.hits, cache.misses))
+        weights.append(torch.load(tmp_path / f"{run}.pt", weights_only=False)["backbones"]["lidar"])
+    assert counts == [(4, 4), (8, 0), (0, 0)]  # computed once per sample, then read (2 epochs x 4 samples)
+    for other in weights[1:]:
+        assert all(torch.equal(weights[0][k], other[k]) for k in weights[0])

@@ -63,28 +63,42 @@ class DiskCache:
     def path_of(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.pt"
 
-    def get_or_compute(self, key: str, compute: Callable[[], T]) -> T:
+    def get(self, key: str) -> Any | None:
+        """The entry, or None when it is absent (or damaged: recomputed, never trusted)."""
         if not self.enabled:
-            return compute()
+            return None
         path = self.path_of(key)
-        if path.is_file():
-            try:
-                value = torch.load(path, map_location="cpu", weights_only=False)
-                self.hits += 1
-                return value
-            except (EOFError, RuntimeError, OSError) as exc:  # a damaged entry is recomputed, not trusted
-                log.warning("cache entry %s unreadable (%s); recomputing", path, exc)
-        value = compute()
+        if not path.is_file():
+            return None
+        try:
+            value = torch.load(path, map_location="cpu", weights_only=False)
+        except (EOFError, RuntimeError, OSError) as exc:
+            log.warning("cache entry %s unreadable (%s); recomputing", path, exc)
+            return None
+        self.hits += 1
+        return value
+
+    def put(self, key: str, value: Any) -> None:
+        """Write an entry atomically; a full or read-only cache costs time, never a result."""
         self.misses += 1
+        if not self.enabled:
+            return
+        path = self.path_of(key)
         tmp = temp_name(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             torch.save(value, tmp)
             os.replace(tmp, path)
-        except OSError as exc:  # a full or read-only cache costs time, never a result
+        except OSError as exc:
             log.warning("cannot write cache entry %s: %s", path, exc.strerror or exc)
         finally:
             tmp.unlink(missing_ok=True)
+
+    def get_or_compute(self, key: str, compute: Callable[[], T]) -> T:
+        value = self.get(key)
+        if value is None:
+            value = compute()
+            self.put(key, value)
         return value
 
 

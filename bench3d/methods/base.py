@@ -50,6 +50,7 @@ class PretrainContext:
     workers: int = 0  # DataLoader worker processes that prepare samples
     disk_cache: DiskCache = field(default_factory=DiskCache)  # expensive per-sample products, shared by runs
     parallel: Parallel = field(default_factory=Parallel)  # this process's share of each step (DDP, grad-accum)
+    cache_teacher: bool = False  # frozen-teacher features at pixels through `disk_cache` (the preset says)
 
 
 def pretrain_state_path(checkpoint_path: Path) -> Path:
@@ -193,6 +194,7 @@ class MethodAdapter(ABC):
         cfg: PretrainingConfig = self.config
         if self.uses_teacher and ctx.teacher is None:
             ctx.teacher = build_teacher(self.teacher_checkpoint, **cfg.teacher.model_dump()).to(ctx.device)
+        ctx.cache_teacher = cfg.cache_teacher_features
         backbones = self.build_backbones()
         if ctx.parallel.sync_bn:  # statistics over all ranks' micro-batches (CUDA only)
             backbones = convert_sync_batchnorm(backbones)

@@ -46,3 +46,5 @@ class PretrainingConfig(LidarMethodConfig):
     weight_decay: float = Field(0.0, ge=0)
     schedule: Literal["cosine", "constant"] = "cosine"
     teacher: TeacherConfig = TeacherConfig()
+    # Frozen-teacher features at each sample's pixels computed once and kept in the disk cache (DiskCache).
+    cache_teacher_features: bool = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,8 +75,30 @@ def sample_features(feature_maps: torch.Tensor, camera_index: torch.Tensor, uv: 
 
 
 def teacher_targets(ctx: PretrainContext, item: ImageLidarItem) -> torch.Tensor:
-    """Teacher features (M, D) at the item's pixels, L2-normalised."""
+    """Teacher features (M, D) at the item's pixels, L2-normalised, on the device.
+
+    With `ctx.cache_teacher` they are computed once per (sample files, teacher identity, pixels, device type)
+    and read from the disk cache afterwards: the frozen teacher's forward — a ViT-L on six images for the
+    paper presets — is the expensive part of a distillation step. Always float32 and outside autocast, so a
+    cold and a warm run use the same bits."""
     assert ctx.teacher is not None
-    maps = ctx.teacher.encode(item.images.to(ctx.device))
-    feats = sample_features(maps, item.camera_index.to(ctx.device), item.uv.to(ctx.device), tuple(item.images.shape[1:3]))
+    if not ctx.cache_teacher:
+        return _compute_targets(ctx, item)
+    pixels = hashlib.sha256(item.camera_index.numpy().tobytes() + item.uv.numpy().tobytes()).hexdigest()
+    config = {**ctx.teacher.identity, "image_hw": list(item.images.shape[1:3]), "pixels": pixels,
+              "device_type": ctx.device.type}
+    key = ctx.disk_cache.key("teacher_at_pixels", config, ctx.reader.sample_files(item.token))
+    cached = ctx.disk_cache.get(key)
+    if cached is not None:
+        return cached.to(ctx.device)
+    targets = _compute_targets(ctx, item)
+    ctx.disk_cache.put(key, targets.cpu())
+    return targets
+
+
+def _compute_targets(ctx: PretrainContext, item: ImageLidarItem) -> torch.Tensor:
+    with torch.autocast(ctx.device.type, enabled=False):
+        maps = ctx.teacher.encode(item.images.to(ctx.device)).float()
+        feats = sample_features(maps, item.camera_index.to(ctx.device), item.uv.to(ctx.device),
+                                tuple(item.images.shape[1:3]))
     return F.normalize(feats, dim=1)

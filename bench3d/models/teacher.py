@@ -27,6 +27,7 @@ class ImageTeacher(nn.Module):
 
     dim: int
     stride: int
+    identity: dict = {}  # set by build_teacher
 
     def train(self, mode: bool = True) -> ImageTeacher:  # a teacher never leaves eval mode
         return super().train(False)
@@ -182,5 +183,14 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
 
 
 def build_teacher(checkpoint: str | Path | None = None, dim: int = 64, stride: int = 2) -> ImageTeacher:
-    """The default appearance teacher, or a ViT loaded strictly from `checkpoint`."""
-    return ViTTeacher(checkpoint) if checkpoint else AppearanceTeacher(dim=dim, stride=stride)
+    """The default appearance teacher, or a ViT loaded strictly from `checkpoint`. Its `identity` names what
+    makes its features (a cache of them is keyed by it): the kind and config, or the weights' sha256."""
+    if checkpoint:
+        from bench3d.engine.disk_cache import files_digest
+
+        teacher: ImageTeacher = ViTTeacher(checkpoint)
+        teacher.identity = {"kind": "vit", "weights": files_digest([Path(checkpoint)])}
+    else:
+        teacher = AppearanceTeacher(dim=dim, stride=stride)
+        teacher.identity = {"kind": "appearance", "dim": dim, "stride": stride}
+    return teacher
