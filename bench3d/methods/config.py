@@ -36,7 +36,8 @@ class PretrainingConfig(LidarMethodConfig):
     max_points: int | None = Field(None, gt=0)  # fixed random subset of each frame's points (CPU presets)
     # (H, W): larger camera images are decoded at this size (JPEG draft mode), intrinsics scaled to match;
     # the teacher's input. None: native size.
-    max_image_size: tuple[PositiveInt, PositiveInt] | None = None
+    # A list, not a tuple: the resolved config must survive a JSON round trip unchanged.
+    max_image_size: list[PositiveInt] | None = Field(None, min_length=2, max_length=2)
     epochs: int = Field(gt=0)
     batch_size: int = Field(gt=0)
     optimizer: Literal["sgd", "adamw"] = "adamw"

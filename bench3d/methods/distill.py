@@ -54,9 +54,10 @@ def item_from_frame(frame: Frame, max_points: int | None, seed: int) -> ImageLid
 
 
 def prepare_image_lidar(ctx: PretrainContext, token: str, max_points: int | None,
-                        max_image_size: tuple[int, int] | None = None) -> ImageLidarItem:
-    """One sample's points, images (decoded at most at `max_image_size`) and point-pixel pairs."""
-    frame = ctx.reader.frame(token, labels=False, boxes=False, max_image_size=max_image_size)
+                        max_image_size: list[int] | None = None) -> ImageLidarItem:
+    """One sample's points, images (decoded at most at `max_image_size`, H and W) and point-pixel pairs."""
+    size = (max_image_size[0], max_image_size[1]) if max_image_size else None
+    frame = ctx.reader.frame(token, labels=False, boxes=False, max_image_size=size)
     return item_from_frame(frame, max_points, seed=ctx.seed)
 
 
