@@ -82,3 +82,15 @@ def test_one_task_step_on_a_second_device(task_name: str, tiny_release: Path) ->
         optimizer.step()
         scores = task.evaluate(model, samples, FAKE_DEVICE, dataset)
     assert np.isfinite(scores[task.score.name])
+
+
+def test_the_gpu_check_runs_on_cpu(tiny_release: Path) -> None:
+    """`bench3d bench device` (scripts/gpu_check.sh) is what a CUDA machine runs; here it must work on the CPU."""
+    from bench3d.harness.device_check import device_check
+
+    rows = device_check("cpu", tiny_release, amps=("off", "fp16"), steps=1)
+    cases = {r["case"] for r in rows if r["amp"] == "off"}
+    assert cases == {f"pretrain/{m}" for m in PRETRAINED} | {f"task/{t}" for t in registered_tasks()}
+    assert all(r["status"] == "ok" and r["step_time_median_s"] > 0 and r["peak_rss_mb"] > 0
+               for r in rows if r["amp"] == "off"), rows
+    assert [r["status"] for r in rows if r["amp"] == "fp16"] == ["skipped"]  # fp16 has no CPU grad scaler

@@ -78,5 +78,22 @@ def frame_step(dataroot: Path = typer.Option(..., help="A v1.0-mini release, e.g
     console.print_json(json.dumps(results))
 
 
+@bench_app.command("device")
+def device_check(device: str = typer.Option("cuda", help="Device to check (cuda, cuda:N; cpu works too)."),
+                 dataroot: Path = typer.Option(None, help="Synthetic release (default: the embedded world)."),
+                 amp: list[str] = typer.Option(["off", "bf16", "fp16"], help="Mixed precision modes to run."),
+                 out: Path = typer.Option(None, help="Also write the rows to this JSON file.")) -> None:
+    """Every method's pretraining steps and every task's step on a device, per --amp mode: time, peak memory."""
+    from bench3d.harness.device_check import device_check as run_check
+    from bench3d.paths import write_text_atomic
+
+    rows = run_check(device, dataroot, amp)
+    if out is not None:
+        write_text_atomic(out, json.dumps(rows, indent=1))
+    console.print_json(json.dumps(rows))
+    if any(r["status"] == "error" for r in rows):
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(bench_app, name="bench")
