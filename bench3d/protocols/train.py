@@ -19,9 +19,9 @@ import torch
 import numpy as np
 
 from bench3d.engine.distributed import Parallel
-from bench3d.engine.loader import KeyedDataset, epoch_loader
+from bench3d.engine.loader import KeyedDataset, LazySamples, epoch_loader
 from bench3d.engine.seeding import epoch_rng, seed_everything, step_seed
-from bench3d.engine.trainer import Trainer, TrainState, build_optimizer, build_scheduler
+from bench3d.engine.trainer import Trainer, TrainState, build_optimizer, build_scheduler, save_atomic
 from bench3d.models.sync_bn import convert_sync_batchnorm
 from bench3d.protocols.resolve import ResolvedProtocol
 from bench3d.tasks import DownstreamModel
@@ -64,29 +64,24 @@ def train_downstream(protocol: ResolvedProtocol, model: DownstreamModel, train: 
         if card.bn_eval:  # frozen BN statistics: the probe sees exactly the pretrained features
             model.backbone.eval()
 
-    cached: list[Any] = []
+    cached: Sequence[Any] = []
     if features_are_fixed(protocol):
-        model.backbone.eval()
-        with torch.no_grad():
-            cached = [task.head_inputs(model, [train[i]], device, None)[0] for i in range(len(train))]
+        cached = _fixed_head_inputs(task, model, train, device, state_path)
 
     def step(micro: tuple[np.random.Generator | None, list[Any]]) -> dict[str, torch.Tensor]:
         rng, samples = micro
-        inputs = samples if cached else task.head_inputs(model, samples, device, rng)
+        inputs = [to_device(x, device) for x in samples] if cached else task.head_inputs(model, samples, device, rng)
         return task.loss(model, inputs)
 
     def rng_of(epoch: int, step_no: int, micro: int) -> np.random.Generator | None:
         return np.random.default_rng(step_seed(seed, epoch, step_no, micro)) if schedule.augment else None
 
-    dataset = KeyedDataset(range(len(train)), train.__getitem__)
+    dataset = KeyedDataset(range(len(train)), cached.__getitem__ if cached else train.__getitem__)
 
     def steps(epoch: int):
         plan = [par.mine(b) for b in _batches(len(train), schedule.batch_size, seed, epoch)]
         flat = [idx for mine in plan for _, idx in mine]
-        if cached:  # head inputs already on the device: no loader (and nothing to pin)
-            loaded = iter([[cached[i] for i in idx] for idx in flat])
-        else:
-            loaded = iter(epoch_loader(dataset, lambda e: flat, epoch, workers, device))
+        loaded = iter(epoch_loader(dataset, lambda e: flat, epoch, workers, device))
         for step_no, mine in enumerate(plan):
             yield [(rng_of(epoch, step_no, micro), next(loaded)) for micro, _ in mine]
 
@@ -94,3 +89,35 @@ def train_downstream(protocol: ResolvedProtocol, model: DownstreamModel, train: 
     trainer = Trainer(trainable, optimizer, scheduler, schedule.epochs, state_path, train_mode=train_mode,
                       parallel=par)
     return trainer.fit(steps, step, on_epoch_end)
+
+
+def to_device(obj: Any, device: torch.device) -> Any:
+    """Tensors inside tuples, lists and dicts moved to `device`."""
+    if isinstance(obj, torch.Tensor):
+        return obj.to(device, non_blocking=True)
+    if isinstance(obj, tuple | list):
+        return type(obj)(to_device(x, device) for x in obj)
+    if isinstance(obj, dict):
+        return {k: to_device(v, device) for k, v in obj.items()}
+    return obj
+
+
+def _fixed_head_inputs(task: Any, model: DownstreamModel, train: Sequence[Any], device: torch.device,
+                       state_path: Path | None) -> Sequence[Any]:
+    """The frozen backbone's head inputs of every training sample, computed once. Beside the run's state
+    (`<work>/head_inputs/<i>.pt`, kept across a kill) they stream from disk, so memory stays flat in the
+    split's size; without a state path they are kept in memory."""
+    model.backbone.eval()
+
+    def compute(i: int) -> Any:
+        with torch.no_grad():
+            return to_device(task.head_inputs(model, [train[i]], device, None)[0], torch.device("cpu"))
+
+    if state_path is None:
+        return [compute(i) for i in range(len(train))]
+    folder = state_path.parent / "head_inputs"
+    for i in range(len(train)):
+        path = folder / f"{i}.pt"
+        if not path.is_file():
+            save_atomic(compute(i), path)
+    return LazySamples(len(train), lambda i: torch.load(folder / f"{i}.pt", map_location="cpu", weights_only=False))
