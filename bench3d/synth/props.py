@@ -139,7 +139,7 @@ def park_block(b, canvas, rng, x0, x1, y0, y1) -> None:
 def parking_block(b, canvas, rng, x0, x1, y0, y1) -> list[tuple[float, float, float]]:
     """A parking lot (driveable) with painted bays along its two long sides; returns the bay poses."""
     px0, px1, py0, py1 = x0 + 1.5, x1 - 1.5, y0 + 1.5, y1 - 1.5
-    canvas.rect(px0, px1, py0, py1, ap.PARKING)
+    canvas.rect(px0, px1, py0, py1, ap.PARKING, layer="carpark_area")
     along_x = (px1 - px0) >= (py1 - py0)
     a0, a1 = (px0, px1) if along_x else (py0, py1)
     c0, c1 = (py0, py1) if along_x else (px0, px1)

@@ -19,6 +19,7 @@ from bench3d.synth.camera import camera_grid, render_camera
 from bench3d.synth.config import SynthConfig
 from bench3d.synth.ids import date_of, logfile_name, scene_start_us, token
 from bench3d.synth.lidar import lidar_grid, render_lidar
+from bench3d.synth.map_expansion import expansion_json
 from bench3d.synth.primitives import Prims
 from bench3d.synth.tables import link, rounded, sensor_token
 from bench3d.synth.timeline import FrameSpec, camera_frames, lidar_frames
@@ -77,7 +78,9 @@ def calibrated_sensors(seed: int, scene: int, cfg: SynthConfig) -> list[dict]:
 
 def write_maps(root: Path, world: World, map_token: str) -> None:
     """maps/<token>.png: the devkit's semantic prior (255 = driveable or sidewalk, image row 0 = north edge);
+    maps/expansion/<location>.json: the map-expansion layers (NuScenesMap);
     synthetic/maps/<token>.png: the fine class of the ground at 0.1 m."""
+    files.write_json(root / "maps" / "expansion" / f"{world.town.location}.json", expansion_json(world.town))
     mat = world.town.material[::-1]
     prior = np.isin(mat, (ap.ASPHALT, ap.PARKING, ap.PAINT_WHITE, ap.PAINT_YELLOW, ap.SIDEWALK))
     files.write_png(root, f"maps/{map_token}.png", prior.astype(np.uint8) * 255, compress_level=6)

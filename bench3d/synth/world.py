@@ -28,7 +28,7 @@ def build_town(seed: int, location: int) -> Town:
     canvas = Canvas(TOWN_SIZE)
     paint_roads(canvas, roads, TOWN_SIZE)
     builder, spots = furnish(canvas, roads, TOWN_SIZE, rng)
-    return Town(LOCATIONS[location], TOWN_SIZE, roads, canvas.m, builder.build(), spots)
+    return Town(LOCATIONS[location], TOWN_SIZE, roads, canvas.m, builder.build(), spots, canvas.geometry)
 
 
 @dataclass
