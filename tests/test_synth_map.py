@@ -68,3 +68,41 @@ def test_map_polygons_are_valid(tiny_release: Path, layer: str) -> None:
     records = getattr(nmap, layer)
     tokens = [t for r in records for t in r.get("polygon_tokens", [r.get("polygon_token")])]
     assert tokens and all(nmap.extract_polygon(t).is_valid for t in tokens)
+
+
+def test_bev_map_masks_follow_bevfusions_convention(tiny_release: Path) -> None:
+    """mask[c, i, j] is the cell at x = -50 + (i + 0.5) / 2 forward, y = -50 + (j + 0.5) / 2 left of the LiDAR:
+    the world's raster sampled there agrees, and agrees much less with the axes swapped."""
+    from bench3d.data.nuscenes import NuScenesReader
+    from bench3d.data.nuscenes.bev_map import BEV_CLASSES
+
+    reader = NuScenesReader(tiny_release, "v1.0-mini")
+    centres = -50 + (np.arange(200) + 0.5) * 0.5
+    xs, ys = np.meshgrid(centres, centres, indexing="ij")
+    local = np.stack([xs.ravel(), ys.ravel(), np.zeros(xs.size), np.ones(xs.size)])
+    for seq in reader.sequences():
+        token = seq.sample_tokens[-1]
+        masks = reader.bev_map(token)
+        assert masks.shape == (len(BEV_CLASSES), 200, 200) and masks.dtype == bool
+        lidar = reader.tables.sample_data_by_channel[token]["LIDAR_TOP"]
+        world = reader.ego_to_global(lidar) @ reader.sensor_to_ego(lidar) @ local
+        town = build_town(0, LOCATIONS.index(reader.location(token)))
+        mat = town.ground_material(world[0], world[1]).reshape(200, 200)
+        drivable = np.isin(mat, (ap.ASPHALT, ap.PARKING, ap.PAINT_WHITE, ap.PAINT_YELLOW))
+        assert _iou(masks[0], drivable) > 0.9 and _iou(masks[0], drivable.T) < 0.7
+        assert _iou(masks[BEV_CLASSES.index("walkway")], mat == ap.SIDEWALK) > 0.8
+        assert masks[BEV_CLASSES.index("divider")].any()
+
+
+def test_a_release_without_map_expansion_is_named(tmp_path: Path, tiny_release: Path) -> None:
+    import shutil
+
+    from bench3d.data.nuscenes import NuScenesReader
+    from bench3d.errors import DataError
+
+    root = tmp_path / "release"
+    shutil.copytree(tiny_release / "v1.0-mini", root / "v1.0-mini")
+    reader = NuScenesReader(root, "v1.0-mini")
+    token = reader.sequences()[0].sample_tokens[0]
+    with pytest.raises(DataError, match=r"maps/expansion/.*\.json.*map expansion file is missing.*v1\.3"):
+        reader.bev_map(token)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from bench3d.data.frame import Box3D, CameraView, Frame
+from bench3d.data.nuscenes.bev_map import BEV_CLASSES, BevMaps
 from bench3d.data.nuscenes.files import decode_pool, load_image, load_lidarseg, load_pcd_bin, scale_intrinsic
 from bench3d.data.nuscenes.tables import CAMERA_CHANNELS, LIDAR_CHANNEL, NuScenesTables
 from bench3d.errors import DataError
@@ -40,6 +41,7 @@ class NuScenesReader:
         self.dataroot = self.tables.dataroot
         self.version = version
         _ = self.tables.category_names  # validate the taxonomy up front: an unknown name fails here
+        self._bev_maps = BevMaps(self.dataroot)
 
     # ---- sequences and neighbours -------------------------------------------------------------
     def sequences(self, scene_names: list[str] | None = None) -> list[Sequence]:
@@ -87,6 +89,20 @@ class NuScenesReader:
         """The keyframe's sensor files (LiDAR and cameras): what a content hash of the sample covers."""
         channels = self.tables.sample_data_by_channel.get(sample_token, {})
         return [self.dataroot / self.tables.get("sample_data", tok)["filename"] for tok in channels.values()]
+
+    def location(self, sample_token: str) -> str:
+        """The map location of a sample (its scene's log)."""
+        t = self.tables
+        scene = t.scene[t.get("sample", sample_token)["scene_token"]]
+        return t.get("log", scene["log_token"])["location"]
+
+    def bev_map(self, sample_token: str, classes: tuple[str, ...] = BEV_CLASSES) -> np.ndarray:
+        """(len(classes), 200, 200) bool BEV map masks around the keyframe's LiDAR (`bev_map.py` convention)."""
+        lidar = self.tables.sample_data_by_channel.get(sample_token, {}).get(LIDAR_CHANNEL)
+        if lidar is None:
+            raise DataError(self.dataroot / self.version / "sample_data.json", f"sample {sample_token} has no {LIDAR_CHANNEL}")
+        lidar_to_global = self.ego_to_global(lidar) @ self.sensor_to_ego(lidar)
+        return self._bev_maps.masks(self.location(sample_token), lidar_to_global, classes)
 
     # ---- frames --------------------------------------------------------------------------------
     def frame(
