@@ -148,6 +148,22 @@ class NuScenesReader:
             boxes=self.boxes(sample_token) if boxes else [],
         )
 
+    def camera_sweeps(self, sample_token: str, channel: str, count: int,
+                      max_image_size: tuple[int, int] | None = None) -> list[CameraView]:
+        """Up to `count` non-key images of a camera before the keyframe (12 Hz), newest first, each with its
+        own ego pose and calibration."""
+        sd_token = self.tables.sample_data_by_channel.get(sample_token, {}).get(channel)
+        if sd_token is None:
+            raise DataError(self.dataroot / self.version / "sample_data.json", f"sample {sample_token} has no {channel}")
+        views, token = [], self.tables.get("sample_data", sd_token)["prev"]
+        while token and len(views) < count:
+            sd = self.tables.get("sample_data", token)
+            if sd["is_key_frame"]:  # the previous keyframe: the sweeps of this one end here
+                break
+            views.append(self.camera_view(token, max_image_size))
+            token = sd["prev"]
+        return views
+
     def camera_view(self, sd_token: str, max_image_size: tuple[int, int] | None = None) -> CameraView:
         sd = self.tables.get("sample_data", sd_token)
         cs = self.tables.get("calibrated_sensor", sd["calibrated_sensor_token"])
