@@ -65,19 +65,25 @@ def test_one_pretraining_step_on_a_second_device(method: str, components: dict[s
     assert all(torch.isfinite(v) for v in losses.values())
 
 
-@pytest.mark.parametrize("task_name", sorted(registered_tasks()))
-def test_one_task_step_on_a_second_device(task_name: str, tiny_release: Path) -> None:
+BASELINES = {"lidar": ("random", "lidar"), "camera": ("random_camera", "camera")}
+TASK_CASES = [(t, m) for t, cls in sorted(registered_tasks().items()) for m in sorted(cls.consumes)]
+
+
+@pytest.mark.parametrize(("task_name", "modality"), TASK_CASES, ids=[f"{t}-{m}" for t, m in TASK_CASES])
+def test_one_task_step_on_a_second_device(task_name: str, modality: str, tiny_release: Path) -> None:
     dataset = resolve_dataset("synth", tiny_release)
     reader = dataset.open_reader()
     tokens = [t for seq in reader.sequences() for t in seq.sample_tokens][:2]
     task_cls = registered_tasks()[task_name]
     task = task_cls(task_cls.Args())
+    method, backbone_name = BASELINES[modality]
     with fake_device():
-        backbone = build_method("random").load_backbone("lidar", None)
+        backbone = build_method(method).load_backbone(backbone_name, None)
         model = task.build_model(backbone, dataset).to(FAKE_DEVICE)
         samples = task.load(reader, dataset, tokens, train=True, seed=0)
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-        losses = task.loss(model, task.head_inputs(model, samples, FAKE_DEVICE, np.random.default_rng(0)))
+        rng = np.random.default_rng(0) if task.augments else None
+        losses = task.loss(model, task.head_inputs(model, samples, FAKE_DEVICE, rng))
         sum(losses.values()).backward()
         optimizer.step()
         scores = task.evaluate(model, samples, FAKE_DEVICE, dataset)
@@ -90,7 +96,7 @@ def test_the_gpu_check_runs_on_cpu(tiny_release: Path) -> None:
 
     rows = device_check("cpu", tiny_release, amps=("off", "fp16"), steps=1)
     cases = {r["case"] for r in rows if r["amp"] == "off"}
-    assert cases == {f"pretrain/{m}" for m in PRETRAINED} | {f"task/{t}" for t in registered_tasks()}
+    assert cases == {f"pretrain/{m}" for m in PRETRAINED} | {f"task/{t}/{m}" for t, m in TASK_CASES}
     assert all(r["status"] == "ok" and r["step_time_median_s"] > 0 and r["peak_rss_mb"] > 0
                for r in rows if r["amp"] == "off"), rows
     assert [r["status"] for r in rows if r["amp"] == "fp16"] == ["skipped"]  # fp16 has no CPU grad scaler

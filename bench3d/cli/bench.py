@@ -95,5 +95,13 @@ def device_check(device: str = typer.Option("cuda", help="Device to check (cuda,
         raise typer.Exit(1)
 
 
+@bench_app.command("bev")
+def bev(dataroot: Path = typer.Option(None, help="Synthetic release (default: the embedded world).")) -> None:
+    """LSS BEV pooling vs a naive scatter loop (ratio), and the camera BEV stack's step time (tiny preset)."""
+    from bench3d.harness.bev_bench import camera_stack_step, compare_bev_pooling
+
+    console.print_json(json.dumps({"pooling": compare_bev_pooling(), "camera_step": camera_stack_step(dataroot)}))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(bench_app, name="bench")

@@ -39,19 +39,24 @@ def _method_case(method: str, dataset: Any, device: torch.device, steps: int) ->
     return measure_pretraining_step(adapter, ctx, steps=steps, warmup=1)
 
 
-def _task_case(task_name: str, dataset: Any, device: torch.device) -> dict[str, Any]:
+BASELINES = {"lidar": ("random", "lidar"), "camera": ("random_camera", "camera")}  # a backbone per modality
+
+
+def _task_case(task_name: str, modality: str, dataset: Any, device: torch.device) -> dict[str, Any]:
     reader = dataset.open_reader()
     tokens = [t for seq in reader.sequences() for t in seq.sample_tokens][:2]
     task_cls = registered_tasks()[task_name]
     task = task_cls(task_cls.Args())
-    model = task.build_model(build_method("random").load_backbone("lidar", None), dataset).to(device)
+    method, name = BASELINES[modality]
+    model = task.build_model(build_method(method).load_backbone(name, None), dataset).to(device)
     samples = task.load(reader, dataset, tokens, train=True, seed=0)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     scaler = grad_scaler(device)
 
     def step(_: int) -> None:
         with autocast(device):
-            losses = task.loss(model, task.head_inputs(model, samples, device, np.random.default_rng(0)))
+            rng = np.random.default_rng(0) if task.augments else None
+            losses = task.loss(model, task.head_inputs(model, samples, device, rng))
         optimizer.zero_grad(set_to_none=True)
         total = sum(losses.values())
         if scaler is None:
@@ -80,7 +85,8 @@ def device_check(device: str, dataroot: str | Path | None = None, amps: Sequence
             continue
         configure_numerics(dev, amp)  # type: ignore[arg-type]
         cases = [(f"pretrain/{m}", lambda m=m: _method_case(m, dataset, dev, steps)) for m in pretraining]
-        cases += [(f"task/{t}", lambda t=t: _task_case(t, dataset, dev)) for t in sorted(registered_tasks())]
+        cases += [(f"task/{t}/{m}", lambda t=t, m=m: _task_case(t, m, dataset, dev))
+                  for t, cls in sorted(registered_tasks().items()) for m in sorted(cls.consumes)]
         for name, run in cases:
             try:
                 out = run()

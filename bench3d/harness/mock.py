@@ -48,8 +48,8 @@ def mock_run(method: str, release: Path | None = None, preset: str = "tiny") -> 
                 model = task.build_model(adapter.load_backbone(name, checkpoint if name in adapter.card.pretrains
                                                                else None), dataset)
                 samples = task.load(reader, dataset, tokens[:2], train=True, seed=0)
-                losses = task.loss(model, task.head_inputs(model, samples, torch.device("cpu"),
-                                                           np.random.default_rng(0)))
+                rng = np.random.default_rng(0) if task.augments else None
+                losses = task.loss(model, task.head_inputs(model, samples, torch.device("cpu"), rng))
                 sum(losses.values()).backward()
                 scores = task.evaluate(model, samples[:1], torch.device("cpu"), dataset)
                 value = scores[task.score.name]

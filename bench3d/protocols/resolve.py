@@ -7,6 +7,7 @@ from typing import Any
 
 from bench3d.cards import ProtocolCard, load_protocol_card
 from bench3d.cards.schema import Schedule
+from bench3d.errors import ConfigError
 from bench3d.tasks import Task, build_task
 
 
@@ -37,4 +38,7 @@ def resolve_protocol(name: str, preset: str) -> ResolvedProtocol:
     schedule = card.schedule(preset)
     args = {k: v for k, v in card.task.items() if k != "name"} | schedule.task
     task = build_task(card.task_name, args, f"{card.source}: preset {preset!r}")
+    if schedule.augment and not task.augments:
+        raise ConfigError(f"{card.source}: preset {preset!r}: `augment: true`, but task {task.name!r} has no "
+                          "augmentation; set `augment: false`")
     return ResolvedProtocol(card, preset, schedule, task)

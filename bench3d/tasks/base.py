@@ -59,6 +59,8 @@ class Task(ABC, Generic[SampleT, HeadInputT]):
     Args: ClassVar[type[TaskArgs]] = TaskArgs
     #: The main score `evaluate` returns, its direction and how tables print it.
     score: ClassVar[ScoreSpec]
+    #: Whether `head_inputs` augments when given a generator (a protocol with `augment: true` needs it).
+    augments: ClassVar[bool] = True
     #: Published numbers of this task (file in bench3d/reference), shown beside measured rows; None: none.
     reference_table: ClassVar[str | None] = None
 

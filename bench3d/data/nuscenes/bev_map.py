@@ -33,7 +33,8 @@ class BevMaps:
             path = self.dataroot / "maps" / "expansion" / f"{location}.json"
             if not path.is_file():
                 raise DataError(path, "map expansion file is missing",
-                                "install the nuScenes map expansion (v1.3) into maps/expansion/ of the dataroot")
+                                "install the nuScenes map expansion (v1.3) into maps/expansion/ of the dataroot; "
+                                "a synthetic world made before bench3d wrote maps: regenerate it with `bench3d synth`")
             from nuscenes.map_expansion.map_api import NuScenesMap
 
             self._maps[location] = NuScenesMap(str(self.dataroot), location)

@@ -1,0 +1,71 @@
+"""Lift-Splat-Shoot view transform (Philion and Fidler, 2020), as BEVDet / BEVFusion use it.
+
+Per view, a 1x1 conv predicts a categorical depth distribution over `depth` bins and `channels` context
+features at each stride-s feature pixel; their outer product is a frustum of features, placed in the LiDAR
+frame through the camera's intrinsics and camera-to-LiDAR transform and summed into BEV cells (z
+collapsed) with one vectorised index_add. A pixel j of a stride-s map is centred on image pixel
+(j + 0.5) s - 0.5, the convention the image intrinsics follow.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from bench3d.models.bev.grid import BevGrid, pool_to_bev
+
+
+def depth_bins(d_min: float, d_max: float, step: float) -> torch.Tensor:
+    """Bin centres: d_min, d_min + step, ..., < d_max."""
+    return torch.arange(d_min, d_max, step)
+
+
+def frustum_cells(grid: BevGrid, depths: torch.Tensor, intrinsics: torch.Tensor, cam_to_lidar: torch.Tensor,
+                  feature_hw: tuple[int, int], stride: int) -> torch.Tensor:
+    """Flat BEV cell of every frustum point: (V, D, h, w) int64, -1 outside the grid.
+
+    intrinsics (V, 3, 3) and cam_to_lidar (V, 4, 4) of the images the features were computed from."""
+    h, w = feature_hw
+    device = intrinsics.device
+    v = (torch.arange(h, device=device, dtype=torch.float64) + 0.5) * stride - 0.5
+    u = (torch.arange(w, device=device, dtype=torch.float64) + 0.5) * stride - 0.5
+    d = depths.to(device=device, dtype=torch.float64)
+    dd, vv, uu = torch.meshgrid(d, v, u, indexing="ij")  # (D, h, w)
+    pix = torch.stack([uu * dd, vv * dd, dd], dim=-1)  # homogeneous pixel times depth
+    k_inv = torch.linalg.inv(intrinsics.double())  # (V, 3, 3)
+    cam = torch.einsum("vij,dhwj->vdhwi", k_inv, pix)
+    rot, trans = cam_to_lidar[:, :3, :3].double(), cam_to_lidar[:, :3, 3].double()
+    lidar = torch.einsum("vij,vdhwj->vdhwi", rot, cam) + trans[:, None, None, None]
+    return grid.flat_index(lidar)
+
+
+class LSSViewTransform(nn.Module):
+    """Image features (B, V, C_in, h, w) + frustum cells (B, V, D, h, w) -> BEV features (B, C, nx, ny)."""
+
+    def __init__(self, in_channels: int, channels: int, num_depth: int, grid: BevGrid) -> None:
+        super().__init__()
+        self.channels, self.num_depth, self.grid = channels, num_depth, grid
+        self.depthnet = nn.Conv2d(in_channels, num_depth + channels, 1)
+
+    def forward(self, feats: torch.Tensor, cells: torch.Tensor) -> torch.Tensor:
+        b, v, c_in, h, w = feats.shape
+        out = self.depthnet(feats.reshape(b * v, c_in, h, w))
+        depth = out[:, : self.num_depth].softmax(dim=1)  # (BV, D, h, w)
+        context = out[:, self.num_depth:]  # (BV, C, h, w)
+        volume = depth.unsqueeze(2) * context.unsqueeze(1)  # (BV, D, C, h, w)
+        volume = volume.reshape(b, v, self.num_depth, self.channels, h, w).permute(0, 1, 2, 4, 5, 3)
+        cells_total = self.grid.nx * self.grid.ny
+        offsets = (torch.arange(b, device=cells.device) * cells_total).view(b, 1, 1, 1, 1)
+        index = torch.where(cells >= 0, cells + offsets, cells).reshape(-1)
+        bev = pool_to_bev(volume.reshape(-1, self.channels), index, b * cells_total)
+        return bev.view(b, self.grid.nx, self.grid.ny, self.channels).permute(0, 3, 1, 2).contiguous()
+
+
+def naive_splat(volume: torch.Tensor, cells: torch.Tensor, cells_total: int) -> torch.Tensor:
+    """The reference BEV pooling: a Python loop over frustum points (benchmarks and tests only)."""
+    flat_v, flat_c = volume.reshape(-1, volume.shape[-1]), cells.reshape(-1)
+    out = volume.new_zeros(cells_total, volume.shape[-1])
+    for p in range(flat_c.numel()):
+        if flat_c[p] >= 0:
+            out[flat_c[p]] += flat_v[p]
+    return out

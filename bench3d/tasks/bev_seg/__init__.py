@@ -1,0 +1,1 @@
+"""BEV map segmentation (BEVFusion's protocol) for camera and LiDAR backbones."""

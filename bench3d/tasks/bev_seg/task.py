@@ -1,0 +1,128 @@
+"""BEV map segmentation (BEVFusion's protocol): six map classes on a 100 m x 100 m grid around the LiDAR at
+0.5 m, per-class sigmoid focal loss, scored by IoU at thresholds 0.35-0.65, best per class, mean over
+classes. Camera backbones reach the BEV through LSS; LiDAR backbones through their point features pooled
+into the grid. A probe cannot be linear here: image features carry no 3D position until a view transform
+lifts them, so the probe freezes the backbone and trains the neck, view transform, BEV encoder and head.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from pydantic import Field
+
+from bench3d.data.nuscenes.bev_map import BEV_CLASSES
+from bench3d.data.reader import Reader
+from bench3d.datasets import DatasetSpec
+from bench3d.errors import ConfigError
+from bench3d.metrics.bev import MapSegmentationIoU
+from bench3d.models.backbone import Backbone
+from bench3d.models.bev.grid import BevGrid, pool_to_bev
+from bench3d.models.bev.lss import depth_bins, frustum_cells
+from bench3d.results.record import ScoreSpec
+from bench3d.tasks.base import DownstreamModel, Task, TaskArgs
+from bench3d.tasks.bev_seg.data import BevSample, load_samples
+from bench3d.tasks.bev_seg.head import BevHead, sigmoid_focal_loss
+from bench3d.tasks.registry import register_task
+
+HeadInput = dict[str, Any]
+VIEW_STRIDE = 16  # the neck's output stride, where LSS lifts
+
+
+class BevSegArgs(TaskArgs):
+    image_size: tuple[int, int] = (112, 200)  # (H, W) the camera backbone sees; larger images are shrunk
+    grid_range: float = Field(51.2, gt=0)  # BEV features over +-range metres in x and y
+    grid_cell: float = Field(0.8, gt=0)
+    depth: tuple[float, float, float] = (1.0, 52.0, 1.0)  # LSS depth bins: min, max, step (m)
+    context_channels: int = Field(32, gt=0)
+    bev_channels: int = Field(64, gt=0)
+    max_points: int | None = Field(None, gt=0)  # LiDAR backbones: input subsample per frame
+
+
+@register_task
+class BevSeg(Task[BevSample, HeadInput]):
+    """Six-class BEV map segmentation (drivable area, ped crossing, walkway, stop line, carpark, divider)."""
+
+    name = "bev_seg"
+    consumes = frozenset({"camera", "lidar"})
+    Args = BevSegArgs
+    score = ScoreSpec(name="miou", label="BEV map mIoU (%)", higher_is_better=True, percent=True)
+    reference_table = None
+    augments = False  # rotating the BEV means rotating extrinsics and targets together: not yet
+    args: BevSegArgs
+
+    @property
+    def grid(self) -> BevGrid:
+        r = self.args.grid_range
+        return BevGrid(-r, r, -r, r, cell=self.args.grid_cell)
+
+    def load(self, reader: Reader, dataset: DatasetSpec, tokens: Sequence[str], train: bool,
+             seed: int) -> Sequence[BevSample]:
+        return load_samples(reader, tokens, tuple(self.args.image_size), self.args.max_points, seed)
+
+    def build_model(self, backbone: Backbone, dataset: DatasetSpec) -> DownstreamModel:
+        channels = tuple(backbone.channels) if backbone.modality == "camera" else (backbone.out_channels,)
+        head = BevHead(backbone.modality, channels, self.grid, len(depth_bins(*self.args.depth)),
+                       self.args.context_channels, self.args.bev_channels, len(BEV_CLASSES))
+        return DownstreamModel(backbone, head)
+
+    def head_inputs(self, model: DownstreamModel, samples: Sequence[BevSample], device: torch.device,
+                    rng: np.random.Generator | None) -> list[HeadInput]:
+        if rng is not None:
+            raise ConfigError("task bev_seg has no augmentation yet; set `augment: false` in the protocol preset")
+        if model.backbone.modality == "camera":
+            return self._camera_inputs(model, samples, device)
+        grid, out = self.grid, []
+        feats = model.backbone([s.points.to(device) for s in samples])
+        for s, f in zip(samples, feats):
+            index = grid.flat_index(s.points[:, :3].to(device))
+            bev = pool_to_bev(f, index, grid.nx * grid.ny, mean=True).T.reshape(-1, grid.nx, grid.ny)
+            out.append({"bev": bev, "target": s.target.to(device)})
+        return out
+
+    def _camera_inputs(self, model: DownstreamModel, samples: Sequence[BevSample],
+                       device: torch.device) -> list[HeadInput]:
+        backbone = model.backbone
+        views = samples[0].images.shape[0]
+        maps = backbone(torch.cat([s.images for s in samples]).to(device))
+        at16 = maps[list(backbone.strides).index(VIEW_STRIDE)] if VIEW_STRIDE in backbone.strides else maps[-1]
+        size = tuple(at16.shape[-2:])
+        stride = samples[0].images.shape[1] / size[0]
+        bins = depth_bins(*self.args.depth)
+        out = []
+        for k, s in enumerate(samples):
+            cells = frustum_cells(self.grid, bins, s.intrinsics.to(device), s.cam_to_lidar.to(device), size,
+                                  round(stride))
+            out.append({"maps": [m[k * views:(k + 1) * views] for m in maps], "cells": cells,
+                        "target": s.target.to(device)})
+        return out
+
+    @staticmethod
+    def _batch(inputs: Sequence[HeadInput]) -> dict[str, Any]:
+        first = inputs[0]
+        batch: dict[str, Any] = {"target": torch.stack([x["target"] for x in inputs])}
+        if "maps" in first:
+            batch["maps"] = [torch.stack([x["maps"][i] for x in inputs]) for i in range(len(first["maps"]))]
+            batch["cells"] = torch.stack([x["cells"] for x in inputs])
+        else:
+            batch["bev"] = torch.stack([x["bev"] for x in inputs])
+        return batch
+
+    def loss(self, model: DownstreamModel, inputs: Sequence[HeadInput]) -> dict[str, torch.Tensor]:
+        batch = self._batch(inputs)
+        return {"focal": sigmoid_focal_loss(model.head(batch), batch["target"])}
+
+    def evaluate(self, model: DownstreamModel, samples: Sequence[BevSample], device: torch.device,
+                 dataset: DatasetSpec) -> dict[str, Any]:
+        model.eval()
+        metric = MapSegmentationIoU(BEV_CLASSES)
+        with torch.no_grad():
+            for sample in samples:
+                batch = self._batch(self.head_inputs(model, [sample], device, None))
+                metric.update(torch.sigmoid(model.head(batch))[0], batch["target"][0])
+        scores = metric.result()
+        return {"miou": scores.mean_iou_at_max, "iou_at_max": scores.iou_at_max,
+                "iou": {k: list(v) for k, v in scores.iou.items()}, "eval_frames": len(samples)}
