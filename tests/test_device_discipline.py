@@ -15,7 +15,7 @@ import torch
 from _fake_device import FAKE_DEVICE, DeviceMixError, fake_device
 from bench3d.cards import method_names
 from bench3d.datasets import resolve_dataset
-from bench3d.harness.mock import MOCK_OVERRIDES
+from bench3d.harness.mock import MOCK_OVERRIDES, eval_samples
 from bench3d.methods import PretrainContext, build_method
 from bench3d.tasks import registered_tasks
 
@@ -86,7 +86,7 @@ def test_one_task_step_on_a_second_device(task_name: str, modality: str, tiny_re
         losses = task.loss(model, task.head_inputs(model, samples, FAKE_DEVICE, rng))
         sum(losses.values()).backward()
         optimizer.step()
-        scores = task.evaluate(model, samples, FAKE_DEVICE, dataset)
+        scores = task.evaluate(model, eval_samples(task, reader, dataset, samples), FAKE_DEVICE, dataset)
     assert np.isfinite(scores[task.score.name])
 
 

@@ -21,7 +21,7 @@ from bench3d.datasets import resolve_dataset
 from bench3d.engine.device import resolve_device
 from bench3d.engine.numerics import autocast, configure_numerics, grad_scaler
 from bench3d.engine.timing import time_steps
-from bench3d.harness.mock import MOCK_OVERRIDES
+from bench3d.harness.mock import MOCK_OVERRIDES, eval_samples
 from bench3d.harness.step_cost import measure_pretraining_step
 from bench3d.methods import PretrainContext, build_method
 from bench3d.tasks import registered_tasks
@@ -68,7 +68,7 @@ def _task_case(task_name: str, modality: str, dataset: Any, device: torch.device
             scaler.update()
 
     out = time_steps(step, 3, 1, device)
-    scores = task.evaluate(model, samples, device, dataset)
+    scores = task.evaluate(model, eval_samples(task, reader, dataset, samples), device, dataset)
     return {"status": "ok", **out, "score": float(scores[task.score.name])}
 
 

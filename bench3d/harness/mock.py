@@ -51,7 +51,7 @@ def mock_run(method: str, release: Path | None = None, preset: str = "tiny") -> 
                 rng = np.random.default_rng(0) if task.augments else None
                 losses = task.loss(model, task.head_inputs(model, samples, torch.device("cpu"), rng))
                 sum(losses.values()).backward()
-                scores = task.evaluate(model, samples[:1], torch.device("cpu"), dataset)
+                scores = task.evaluate(model, eval_samples(task, reader, dataset, samples), torch.device("cpu"), dataset)
                 value = scores[task.score.name]
                 if not isinstance(value, float | int) or not math.isfinite(value):
                     raise AssertionError(f"{method}: backbone {name!r} on task {task_name!r}: score {value}")
@@ -59,3 +59,15 @@ def mock_run(method: str, release: Path | None = None, preset: str = "tiny") -> 
         if not out["tasks"]:
             raise AssertionError(f"{method}: no registered task consumes any of its backbones")
         return out
+
+
+def eval_samples(task: Any, reader: Any, dataset: Any, samples: Any) -> Any:
+    """What a quick check evaluates on: one sample, or the whole val split for a task whose official evaluator
+    scores whole splits only (`Task.evaluates_whole_split`)."""
+    if not task.evaluates_whole_split:
+        return samples[:1]
+    from bench3d.data.nuscenes.tables import split_scene_names
+
+    val = set(split_scene_names(dataset.dataroot, dataset.version, dataset.val_split))
+    tokens = [t for seq in reader.sequences() if seq.name in val for t in seq.sample_tokens]
+    return task.load(reader, dataset, tokens, train=False, seed=0)

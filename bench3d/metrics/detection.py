@@ -7,6 +7,8 @@ NDS = (5 mAP + sum of max(0, 1 - mTP)) / 10.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 import math
@@ -127,13 +129,15 @@ def evaluate_detection_results(
     if not results_path.is_file():
         raise DataError(results_path, "results file is missing")
     nusc = NuScenes(version=version, dataroot=str(dataroot), verbose=False)
-    try:
-        evaluator = DetectionEval(
-            nusc, config_factory(config_name), str(results_path), eval_set, str(output_dir), verbose=False
-        )
-    except AssertionError as exc:  # the devkit reports bad submissions through assertions
-        raise DataError(results_path, f"rejected by the nuScenes devkit: {exc}") from None
-    metrics, metric_data = evaluator.evaluate()
+    # The devkit draws tqdm bars on stderr even when not verbose; library code does not print.
+    with contextlib.redirect_stderr(io.StringIO()):
+        try:
+            evaluator = DetectionEval(
+                nusc, config_factory(config_name), str(results_path), eval_set, str(output_dir), verbose=False
+            )
+        except AssertionError as exc:  # the devkit reports bad submissions through assertions
+            raise DataError(results_path, f"rejected by the nuScenes devkit: {exc}") from None
+        metrics, metric_data = evaluator.evaluate()
     summary = metrics.serialize()
     summary["meta"] = evaluator.meta.copy()
     output_dir.mkdir(parents=True, exist_ok=True)

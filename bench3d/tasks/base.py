@@ -59,6 +59,8 @@ class Task(ABC, Generic[SampleT, HeadInputT]):
     Args: ClassVar[type[TaskArgs]] = TaskArgs
     #: The main score `evaluate` returns, its direction and how tables print it.
     score: ClassVar[ScoreSpec]
+    #: Whether `evaluate` scores whole splits only (an official evaluator that checks every sample is there).
+    evaluates_whole_split: ClassVar[bool] = False
     #: Whether `head_inputs` augments when given a generator (a protocol with `augment: true` needs it).
     augments: ClassVar[bool] = True
     #: Published numbers of this task (file in bench3d/reference), shown beside measured rows; None: none.

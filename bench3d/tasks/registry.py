@@ -11,7 +11,7 @@ from bench3d.errors import UnknownNameError
 from bench3d.registry import Registry
 from bench3d.tasks.base import Task
 
-TASKS: Registry[Task] = Registry("bench3d.tasks", ("lidar_semseg.task", "bev_seg.task"))
+TASKS: Registry[Task] = Registry("bench3d.tasks", ("lidar_semseg.task", "bev_seg.task", "det3d.task"))
 register_task = TASKS.register
 registered_tasks = TASKS.all
 

@@ -1,34 +1,18 @@
-"""What trains on top of a backbone for BEV tasks: for a camera backbone, a neck fusing its feature maps at
-1/16, the LSS view transform, the BEV encoder; for a LiDAR backbone, the BEV encoder over point features
-pooled into the grid. Then a segmentation head whose logits are resampled onto the map-mask grid."""
+"""The BEV segmentation head: the shared BEV stack (models/bev/stack.py), then a segmentation head whose
+logits are resampled onto the map-mask grid, and its sigmoid focal loss."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench3d.models.bev.encoder import BevEncoder
 from bench3d.models.bev.grid import BevGrid
-from bench3d.models.bev.lss import LSSViewTransform
+from bench3d.models.bev.stack import BevStack
 
 TARGET_CELLS, TARGET_RANGE = 200, 50.0  # BEVFusion's map grid: +-50 m at 0.5 m
-
-
-class Neck(nn.Module):
-    """Feature maps at several strides -> one map at the stride-16 map's size (1x1 lateral convs, resize,
-    sum, 3x3 conv)."""
-
-    def __init__(self, channels: tuple[int, ...], out_channels: int) -> None:
-        super().__init__()
-        self.lateral = nn.ModuleList([nn.Conv2d(c, out_channels, 1) for c in channels])
-        self.out = nn.Sequential(nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False),
-                                 nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
-
-    def forward(self, maps: list[torch.Tensor], size: tuple[int, int]) -> torch.Tensor:
-        fused = sum(F.interpolate(lat(m), size=size, mode="bilinear", align_corners=False)
-                    if m.shape[-2:] != size else lat(m) for lat, m in zip(self.lateral, maps))
-        return self.out(fused)
 
 
 def target_sampling_grid(grid: BevGrid, device: torch.device) -> torch.Tensor:
@@ -42,35 +26,21 @@ def target_sampling_grid(grid: BevGrid, device: torch.device) -> torch.Tensor:
 
 
 class BevHead(nn.Module):
-    """Everything downstream of the backbone for a BEV task with `num_outputs` output channels per cell."""
+    """The shared BEV stack, then two 3x3 convs and a 1x1 to `num_outputs` logits per cell, resampled onto
+    the map-mask grid."""
 
     def __init__(self, modality: str, in_channels: tuple[int, ...], grid: BevGrid, num_depth: int,
                  context_channels: int, bev_channels: int, num_outputs: int) -> None:
         super().__init__()
-        self.modality, self.grid = modality, grid
-        if modality == "camera":
-            self.neck = Neck(in_channels, context_channels)
-            self.view_transform = LSSViewTransform(context_channels, context_channels, num_depth, grid)
-            bev_in = context_channels
-        else:
-            bev_in = in_channels[-1]
-        self.bev = BevEncoder(bev_in, bev_channels, bev_channels)
+        self.grid = grid
+        self.stack = BevStack(modality, in_channels, grid, num_depth, context_channels, bev_channels)
         self.out = nn.Sequential(nn.Conv2d(bev_channels, bev_channels, 3, padding=1, bias=False),
                                  nn.BatchNorm2d(bev_channels), nn.ReLU(inplace=True),
                                  nn.Conv2d(bev_channels, num_outputs, 1))
 
-    def bev_features(self, inputs: dict[str, torch.Tensor | list[torch.Tensor]]) -> torch.Tensor:
-        if self.modality == "camera":
-            maps = inputs["maps"]  # per scale (B, V, C, h, w)
-            b, v = maps[0].shape[:2]
-            size = tuple(inputs["cells"].shape[-2:])
-            fused = self.neck([m.flatten(0, 1) for m in maps], size)
-            return self.view_transform(fused.view(b, v, *fused.shape[1:]), inputs["cells"])
-        return inputs["bev"]
-
-    def forward(self, inputs: dict[str, torch.Tensor | list[torch.Tensor]]) -> torch.Tensor:
+    def forward(self, inputs: dict[str, Any]) -> torch.Tensor:
         """Logits (B, num_outputs, 200, 200) on the map-mask grid."""
-        logits = self.out(self.bev(self.bev_features(inputs)))
+        logits = self.out(self.stack(inputs))
         grid = target_sampling_grid(self.grid, logits.device).expand(len(logits), -1, -1, -1)
         return F.grid_sample(logits, grid, mode="bilinear", align_corners=False)
 

@@ -20,16 +20,16 @@ from bench3d.datasets import DatasetSpec
 from bench3d.errors import ConfigError
 from bench3d.metrics.bev import MapSegmentationIoU
 from bench3d.models.backbone import Backbone
-from bench3d.models.bev.grid import BevGrid, pool_to_bev
-from bench3d.models.bev.lss import depth_bins, frustum_cells
+from bench3d.models.bev.grid import BevGrid
+from bench3d.models.bev.lss import depth_bins
 from bench3d.results.record import ScoreSpec
 from bench3d.tasks.base import DownstreamModel, Task, TaskArgs
+from bench3d.tasks.bev_inputs import backbone_inputs, stack_inputs
 from bench3d.tasks.bev_seg.data import BevSample, load_samples
 from bench3d.tasks.bev_seg.head import BevHead, sigmoid_focal_loss
 from bench3d.tasks.registry import register_task
 
 HeadInput = dict[str, Any]
-VIEW_STRIDE = 16  # the neck's output stride, where LSS lifts
 
 
 class BevSegArgs(TaskArgs):
@@ -73,46 +73,12 @@ class BevSeg(Task[BevSample, HeadInput]):
                     rng: np.random.Generator | None) -> list[HeadInput]:
         if rng is not None:
             raise ConfigError("task bev_seg has no augmentation yet; set `augment: false` in the protocol preset")
-        if model.backbone.modality == "camera":
-            return self._camera_inputs(model, samples, device)
-        grid, out = self.grid, []
-        feats = model.backbone([s.points.to(device) for s in samples])
-        for s, f in zip(samples, feats):
-            index = grid.flat_index(s.points[:, :3].to(device))
-            bev = pool_to_bev(f, index, grid.nx * grid.ny, mean=True).T.reshape(-1, grid.nx, grid.ny)
-            out.append({"bev": bev, "target": s.target.to(device)})
-        return out
-
-    def _camera_inputs(self, model: DownstreamModel, samples: Sequence[BevSample],
-                       device: torch.device) -> list[HeadInput]:
-        backbone = model.backbone
-        views = samples[0].images.shape[0]
-        maps = backbone(torch.cat([s.images for s in samples]).to(device))
-        at16 = maps[list(backbone.strides).index(VIEW_STRIDE)] if VIEW_STRIDE in backbone.strides else maps[-1]
-        size = tuple(at16.shape[-2:])
-        stride = samples[0].images.shape[1] / size[0]
-        bins = depth_bins(*self.args.depth)
-        out = []
-        for k, s in enumerate(samples):
-            cells = frustum_cells(self.grid, bins, s.intrinsics.to(device), s.cam_to_lidar.to(device), size,
-                                  round(stride))
-            out.append({"maps": [m[k * views:(k + 1) * views] for m in maps], "cells": cells,
-                        "target": s.target.to(device)})
-        return out
-
-    @staticmethod
-    def _batch(inputs: Sequence[HeadInput]) -> dict[str, Any]:
-        first = inputs[0]
-        batch: dict[str, Any] = {"target": torch.stack([x["target"] for x in inputs])}
-        if "maps" in first:
-            batch["maps"] = [torch.stack([x["maps"][i] for x in inputs]) for i in range(len(first["maps"]))]
-            batch["cells"] = torch.stack([x["cells"] for x in inputs])
-        else:
-            batch["bev"] = torch.stack([x["bev"] for x in inputs])
-        return batch
+        inputs = backbone_inputs(model.backbone, self.grid, depth_bins(*self.args.depth), [s.inputs for s in samples],
+                                 device)
+        return [{**x, "target": s.target.to(device)} for x, s in zip(inputs, samples)]
 
     def loss(self, model: DownstreamModel, inputs: Sequence[HeadInput]) -> dict[str, torch.Tensor]:
-        batch = self._batch(inputs)
+        batch = stack_inputs(inputs)
         return {"focal": sigmoid_focal_loss(model.head(batch), batch["target"])}
 
     def evaluate(self, model: DownstreamModel, samples: Sequence[BevSample], device: torch.device,
@@ -121,7 +87,7 @@ class BevSeg(Task[BevSample, HeadInput]):
         metric = MapSegmentationIoU(BEV_CLASSES)
         with torch.no_grad():
             for sample in samples:
-                batch = self._batch(self.head_inputs(model, [sample], device, None))
+                batch = stack_inputs(self.head_inputs(model, [sample], device, None))
                 metric.update(torch.sigmoid(model.head(batch))[0], batch["target"][0])
         scores = metric.result()
         return {"miou": scores.mean_iou_at_max, "iou_at_max": scores.iou_at_max,

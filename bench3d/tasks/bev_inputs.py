@@ -1,0 +1,85 @@
+"""What every BEV task (map segmentation, detection) feeds its shared BEV stack, whatever the backbone:
+a frame's six images with intrinsics and camera-to-LiDAR transforms and its LiDAR points (`SensorInputs`),
+and per batch the backbone's contribution — camera feature maps plus the frustum cells LSS pools into, or
+LiDAR point features already pooled into the grid (parameter-free, so a frozen probe caches it)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from bench3d.data.reader import Reader
+from bench3d.geometry import invert_transform
+from bench3d.models.backbone import Backbone
+from bench3d.models.bev.grid import BevGrid, pool_to_bev
+from bench3d.models.bev.lss import frustum_cells
+
+VIEW_STRIDE = 16  # the neck's output stride, where LSS lifts
+
+
+@dataclass
+class SensorInputs:
+    token: str
+    images: torch.Tensor  # (V, H, W, 3) uint8
+    intrinsics: torch.Tensor  # (V, 3, 3) float64, of `images` as decoded
+    cam_to_lidar: torch.Tensor  # (V, 4, 4) float64: camera frame -> the keyframe's LiDAR frame
+    points: torch.Tensor  # (N, 4) float32 x, y, z, intensity (LiDAR frame)
+    lidar_to_global: np.ndarray  # (4, 4)
+
+
+def load_sensor_inputs(reader: Reader, token: str, image_size: tuple[int, int], max_points: int | None,
+                       seed: int, boxes: bool = False) -> tuple[SensorInputs, Any]:
+    """The inputs of a keyframe, and the frame itself (for its targets)."""
+    frame = reader.frame(token, labels=False, boxes=boxes, max_image_size=image_size)
+    l2g = frame.ego_to_global @ frame.lidar_to_ego
+    g2l = invert_transform(l2g)
+    cams = list(frame.cameras.values())
+    points = frame.points[:, :4]
+    if max_points is not None and len(points) > max_points:
+        rng = np.random.default_rng([seed, int(token[:8], 16)])
+        points = points[np.sort(rng.choice(len(points), max_points, replace=False))]
+    inputs = SensorInputs(
+        token=token,
+        images=torch.from_numpy(np.stack([c.image for c in cams])),
+        intrinsics=torch.from_numpy(np.stack([c.intrinsic for c in cams])),
+        cam_to_lidar=torch.from_numpy(np.stack([g2l @ c.ego_to_global @ c.sensor_to_ego for c in cams])),
+        points=torch.from_numpy(np.ascontiguousarray(points, dtype=np.float32)),
+        lidar_to_global=l2g,
+    )
+    return inputs, frame
+
+
+def backbone_inputs(backbone: Backbone, grid: BevGrid, depths: torch.Tensor, inputs: Sequence[SensorInputs],
+                    device: torch.device) -> list[dict[str, Any]]:
+    """Per frame: {"maps", "cells"} for a camera backbone, {"bev"} for a LiDAR one (BevStack's inputs)."""
+    if backbone.modality == "lidar":
+        out = []
+        feats = backbone([s.points.to(device) for s in inputs])
+        for s, f in zip(inputs, feats):
+            index = grid.flat_index(s.points[:, :3].to(device))
+            out.append({"bev": pool_to_bev(f, index, grid.nx * grid.ny, mean=True).T.reshape(-1, grid.nx, grid.ny)})
+        return out
+    views = inputs[0].images.shape[0]
+    maps = backbone(torch.cat([s.images for s in inputs]).to(device))
+    strides = list(backbone.strides)
+    at16 = maps[strides.index(VIEW_STRIDE)] if VIEW_STRIDE in strides else maps[-1]
+    size = tuple(at16.shape[-2:])
+    stride = round(inputs[0].images.shape[1] / size[0])
+    return [{"maps": [m[k * views:(k + 1) * views] for m in maps],
+             "cells": frustum_cells(grid, depths, s.intrinsics.to(device), s.cam_to_lidar.to(device), size, stride)}
+            for k, s in enumerate(inputs)]
+
+
+def stack_inputs(inputs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Per-frame head inputs -> one batch (tensors stacked; lists of maps stacked per scale)."""
+    batch: dict[str, Any] = {}
+    for key, value in inputs[0].items():
+        if isinstance(value, list):
+            batch[key] = [torch.stack([x[key][i] for x in inputs]) for i in range(len(value))]
+        elif isinstance(value, torch.Tensor):
+            batch[key] = torch.stack([x[key] for x in inputs])
+    return batch
