@@ -104,3 +104,28 @@ def test_bev_seg_probe_through_the_runner(method: str, harness_release: Path, sh
                                                  "carpark_area", "divider"}
     assert record.metrics["train_frames"] == 8 and record.metrics["eval_frames"] == 8
     assert record.provenance.resolved_config["backbone"] == ("camera" if method == "imagenet" else "lidar")
+
+
+def test_the_depth_oracle_is_the_nearest_lidar_point_per_feature_cell() -> None:
+    from bench3d.models.bev.lss import lidar_depth_onehot
+
+    k = torch.tensor([[100.0, 0.0, 103.5], [0.0, 100.0, 55.5], [0.0, 0.0, 1.0]])
+    depths = depth_bins(1.0, 52.0, 2.0)  # bins 1, 3, 5, ...
+    # Two points behind one another on the optical axis (image pixel 103.5, 55.5: feature cell (3, 6)),
+    # one off to the side, one behind the camera.
+    points = torch.tensor([[9.0, 0.0, 0.0, 1.0], [21.0, 0.0, 0.0, 1.0], [9.0, 3.0, 0.0, 1.0], [-5.0, 0.0, 0.0, 1.0]])
+    onehot = lidar_depth_onehot(points, k[None], CAM_TO_LIDAR[None], (112, 208), (7, 13), 16, depths)
+    assert onehot.shape == (1, len(depths), 7, 13) and onehot.sum(1).max() == 1
+    assert onehot[0, 4, 3, 6] == 1  # the nearer point: 9 m -> bin centre 9
+    u = 103.5 - 100 * 3.0 / 9.0  # the side point: left of centre
+    assert onehot[0, 4, 3, int((u + 0.5) // 16)] == 1
+    assert onehot.sum() == 2  # the point behind the camera lifts nothing
+
+
+def test_bev_benchmark_reports_the_pooling_ratio_and_the_camera_step(tiny_release: Path) -> None:
+    from bench3d.harness.bev_bench import camera_stack_step, compare_bev_pooling
+
+    pooling = compare_bev_pooling(views=1, depth=4, hw=(3, 5), channels=8, cells=64, repeats=1)
+    assert pooling["frustum_points"] == 60 and pooling["speedup"] > 0
+    step = camera_stack_step(tiny_release, steps=1)
+    assert step["step_time_median_s"] > 0 and step["batch"] >= 1 and step["image_hw"] == [56, 100]

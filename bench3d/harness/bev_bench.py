@@ -62,5 +62,5 @@ def camera_stack_step(dataroot: str | Path | None = None, method: str = "imagene
         optimizer.step()
 
     out = time_steps(step, steps + 1, 1, device)
-    return {"method": method, "batch": len(samples), "image_hw": list(samples[0].images.shape[1:3]),
+    return {"method": method, "batch": len(samples), "image_hw": list(samples[0].inputs.images.shape[1:3]),
             "step_time_median_s": out["step_time_median_s"], "peak_rss_mb": out.get("peak_rss_mb")}

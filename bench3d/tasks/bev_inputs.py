@@ -13,10 +13,11 @@ import numpy as np
 import torch
 
 from bench3d.data.reader import Reader
+from bench3d.errors import ConfigError
 from bench3d.geometry import invert_transform
 from bench3d.models.backbone import Backbone
 from bench3d.models.bev.grid import BevGrid, pool_to_bev
-from bench3d.models.bev.lss import frustum_cells
+from bench3d.models.bev.lss import frustum_cells, lidar_depth_onehot
 
 VIEW_STRIDE = 16  # the neck's output stride, where LSS lifts
 
@@ -54,9 +55,13 @@ def load_sensor_inputs(reader: Reader, token: str, image_size: tuple[int, int], 
 
 
 def backbone_inputs(backbone: Backbone, grid: BevGrid, depths: torch.Tensor, inputs: Sequence[SensorInputs],
-                    device: torch.device) -> list[dict[str, Any]]:
-    """Per frame: {"maps", "cells"} for a camera backbone, {"bev"} for a LiDAR one (BevStack's inputs)."""
+                    device: torch.device, depth_oracle: bool = False) -> list[dict[str, Any]]:
+    """Per frame: {"maps", "cells"} for a camera backbone (plus "depth", the LiDAR one-hot depth, with
+    `depth_oracle`), {"bev"} for a LiDAR one (BevStack's inputs)."""
     if backbone.modality == "lidar":
+        if depth_oracle:
+            raise ConfigError("`depth_oracle: true` lifts camera features at LiDAR depth; it has no meaning for a "
+                              "LiDAR backbone (use it with camera methods)")
         out = []
         feats = backbone([s.points.to(device) for s in inputs])
         for s, f in zip(inputs, feats):
@@ -69,9 +74,15 @@ def backbone_inputs(backbone: Backbone, grid: BevGrid, depths: torch.Tensor, inp
     at16 = maps[strides.index(VIEW_STRIDE)] if VIEW_STRIDE in strides else maps[-1]
     size = tuple(at16.shape[-2:])
     stride = round(inputs[0].images.shape[1] / size[0])
-    return [{"maps": [m[k * views:(k + 1) * views] for m in maps],
-             "cells": frustum_cells(grid, depths, s.intrinsics.to(device), s.cam_to_lidar.to(device), size, stride)}
-            for k, s in enumerate(inputs)]
+    out = []
+    for k, s in enumerate(inputs):
+        item = {"maps": [m[k * views:(k + 1) * views] for m in maps],
+                "cells": frustum_cells(grid, depths, s.intrinsics.to(device), s.cam_to_lidar.to(device), size, stride)}
+        if depth_oracle:
+            item["depth"] = lidar_depth_onehot(s.points.to(device), s.intrinsics.to(device), s.cam_to_lidar.to(device),
+                                               tuple(s.images.shape[1:3]), size, stride, depths.to(device))
+        out.append(item)
+    return out
 
 
 def stack_inputs(inputs: Sequence[dict[str, Any]]) -> dict[str, Any]:

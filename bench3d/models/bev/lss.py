@@ -47,10 +47,14 @@ class LSSViewTransform(nn.Module):
         self.channels, self.num_depth, self.grid = channels, num_depth, grid
         self.depthnet = nn.Conv2d(in_channels, num_depth + channels, 1)
 
-    def forward(self, feats: torch.Tensor, cells: torch.Tensor) -> torch.Tensor:
+    def forward(self, feats: torch.Tensor, cells: torch.Tensor, depth: torch.Tensor | None = None) -> torch.Tensor:
+        """`depth` (B, V, D, h, w), when given, replaces the predicted distribution (the LiDAR-depth oracle)."""
         b, v, c_in, h, w = feats.shape
         out = self.depthnet(feats.reshape(b * v, c_in, h, w))
-        depth = out[:, : self.num_depth].softmax(dim=1)  # (BV, D, h, w)
+        if depth is None:
+            depth = out[:, : self.num_depth].softmax(dim=1)  # (BV, D, h, w)
+        else:
+            depth = depth.reshape(b * v, self.num_depth, h, w).to(out.dtype)
         context = out[:, self.num_depth:]  # (BV, C, h, w)
         volume = depth.unsqueeze(2) * context.unsqueeze(1)  # (BV, D, C, h, w)
         volume = volume.reshape(b, v, self.num_depth, self.channels, h, w).permute(0, 1, 2, 4, 5, 3)
@@ -69,3 +73,32 @@ def naive_splat(volume: torch.Tensor, cells: torch.Tensor, cells_total: int) -> 
         if flat_c[p] >= 0:
             out[flat_c[p]] += flat_v[p]
     return out
+
+
+def lidar_depth_onehot(points: torch.Tensor, intrinsics: torch.Tensor, cam_to_lidar: torch.Tensor,
+                       image_hw: tuple[int, int], feature_hw: tuple[int, int], stride: int,
+                       depths: torch.Tensor) -> torch.Tensor:
+    """(V, D, h, w) one-hot of the depth bin of the nearest LiDAR point seen in each stride-s feature cell
+    (z-depth along the optical axis, as LSS bins); all zeros where no point lands or its depth is off the
+    bins. The oracle that replaces predicted depth on ladder rung (c)."""
+    v_count, d_count = intrinsics.shape[0], len(depths)
+    h, w = feature_hw
+    step = float(depths[1] - depths[0]) if d_count > 1 else 1.0
+    out = torch.zeros(v_count, d_count, h * w, dtype=torch.float32, device=points.device)
+    xyz1 = torch.cat([points[:, :3].double(), torch.ones(len(points), 1, dtype=torch.float64, device=points.device)], 1)
+    for view in range(v_count):
+        cam = (torch.linalg.inv(cam_to_lidar[view].double()) @ xyz1.T)[:3]  # (3, N)
+        z = cam[2]
+        front = z > 1e-3
+        uvw = intrinsics[view].double() @ cam[:, front]
+        u, vv, z = uvw[0] / uvw[2], uvw[1] / uvw[2], z[front]
+        inside = (u >= 0) & (u < image_hw[1]) & (vv >= 0) & (vv < image_hw[0])
+        col = torch.clamp(((u[inside] + 0.5) / stride).floor().long(), 0, w - 1)
+        row = torch.clamp(((vv[inside] + 0.5) / stride).floor().long(), 0, h - 1)
+        nearest = torch.full((h * w,), float("inf"), dtype=torch.float64, device=points.device)
+        nearest.scatter_reduce_(0, row * w + col, z[inside], reduce="amin")
+        bins = torch.round((nearest - float(depths[0])) / step)
+        valid = torch.isfinite(nearest) & (bins >= 0) & (bins < d_count)
+        cells = torch.nonzero(valid).squeeze(1)
+        out[view, bins[valid].long(), cells] = 1.0
+    return out.view(v_count, d_count, h, w)

@@ -32,8 +32,9 @@ class Neck(nn.Module):
 
 
 class BevStack(nn.Module):
-    """Batched head inputs -> BEV features. Camera inputs: `maps` (per scale (B, V, C, h, w)) and `cells`
-    (B, V, D, h, w) frustum cells; LiDAR inputs: `bev` (B, C, nx, ny) pooled point features."""
+    """Batched head inputs -> BEV features. Camera inputs: `maps` (per scale (B, V, C, h, w)), `cells`
+    (B, V, D, h, w) frustum cells and optionally `depth` (B, V, D, h, w), an oracle depth distribution that
+    replaces the predicted one; LiDAR inputs: `bev` (B, C, nx, ny) pooled point features."""
 
     def __init__(self, modality: str, in_channels: tuple[int, ...], grid: BevGrid, num_depth: int,
                  context_channels: int, bev_channels: int) -> None:
@@ -54,7 +55,7 @@ class BevStack(nn.Module):
             b, v = maps[0].shape[:2]
             size = tuple(inputs["cells"].shape[-2:])
             fused = self.neck([m.flatten(0, 1) for m in maps], size)
-            bev = self.view_transform(fused.view(b, v, *fused.shape[1:]), inputs["cells"])
+            bev = self.view_transform(fused.view(b, v, *fused.shape[1:]), inputs["cells"], inputs.get("depth"))
         else:
             bev = inputs["bev"]
         return self.bev(bev)

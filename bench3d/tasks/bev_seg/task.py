@@ -40,6 +40,9 @@ class BevSegArgs(TaskArgs):
     context_channels: int = Field(32, gt=0)
     bev_channels: int = Field(64, gt=0)
     max_points: int | None = Field(None, gt=0)  # LiDAR backbones: input subsample per frame
+    # Camera backbones: LSS lifts with the LiDAR's depth (one-hot per feature cell) instead of its own
+    # prediction — ladder rung (c), the ceiling of the view transform.
+    depth_oracle: bool = False
 
 
 @register_task
@@ -74,7 +77,7 @@ class BevSeg(Task[BevSample, HeadInput]):
         if rng is not None:
             raise ConfigError("task bev_seg has no augmentation yet; set `augment: false` in the protocol preset")
         inputs = backbone_inputs(model.backbone, self.grid, depth_bins(*self.args.depth), [s.inputs for s in samples],
-                                 device)
+                                 device, self.args.depth_oracle)
         return [{**x, "target": s.target.to(device)} for x, s in zip(inputs, samples)]
 
     def loss(self, model: DownstreamModel, inputs: Sequence[HeadInput]) -> dict[str, torch.Tensor]:

@@ -50,6 +50,9 @@ class Det3dArgs(TaskArgs):
     context_channels: int = Field(32, gt=0)
     bev_channels: int = Field(64, gt=0)
     max_points: int | None = Field(None, gt=0)
+    # Camera backbones: LSS lifts with the LiDAR's depth (one-hot per feature cell) instead of its own
+    # prediction — ladder rung (c), the ceiling of the view transform.
+    depth_oracle: bool = False
     regression_weight: float = Field(0.25, ge=0)
     min_radius: int = Field(2, ge=0)
     top_k: int = Field(500, gt=0, le=500)
@@ -139,7 +142,7 @@ class Det3d(Task[DetSample, dict[str, Any]]):
         if rng is not None:
             raise ConfigError("task det3d has no augmentation yet; set `augment: false` in the protocol preset")
         inputs = backbone_inputs(model.backbone, self.grid, depth_bins(*self.args.depth), [s.inputs for s in samples],
-                                 device)
+                                 device, self.args.depth_oracle)
         return [{**x, "heatmap": s.targets.heatmap.to(device), "regression": s.targets.regression.to(device),
                  "mask": s.targets.mask.to(device)} for x, s in zip(inputs, samples)]
 
