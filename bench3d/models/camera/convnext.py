@@ -18,6 +18,7 @@ from torch import nn
 
 from bench3d.models.backbone import BackboneConfig, register_backbone
 from bench3d.models.camera.base import CameraBackbone
+from bench3d.models.camera.layers import init_weights
 
 LAYER_SCALE_INIT = 1e-6
 #: (dims, depths) per size; "paper" is ConvNeXt-B.
@@ -84,14 +85,7 @@ class ConvNeXtBackbone(CameraBackbone):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        for m in self.modules():
-            if isinstance(m, (nn.Linear, nn.Conv2d)):
-                nn.init.trunc_normal_(m.weight, std=0.02)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.LayerNorm):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        init_weights(self)
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
         outs = []

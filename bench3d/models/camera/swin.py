@@ -20,6 +20,7 @@ from torch import nn
 
 from bench3d.models.backbone import BackboneConfig, register_backbone
 from bench3d.models.camera.base import CameraBackbone
+from bench3d.models.camera.layers import Mlp, init_weights
 
 PATCH_SIZE = 4
 WINDOW_SIZE = 7
@@ -90,19 +91,6 @@ class WindowAttention(nn.Module):
         return self.proj(out.transpose(1, 2).reshape(b, n, c))
 
 
-class Mlp(nn.Module):
-    """Linear -> GELU -> Linear."""
-
-    def __init__(self, dim: int, hidden: int) -> None:
-        super().__init__()
-        self.fc1 = nn.Linear(dim, hidden)
-        self.act = nn.GELU()
-        self.fc2 = nn.Linear(hidden, dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(self.act(self.fc1(x)))
-
-
 class SwinBlock(nn.Module):
     """Pre-norm Swin block without shift: x + window_attn(norm(x)), then x + mlp(norm(x)); x is (B, H, W, C)."""
 
@@ -167,15 +155,9 @@ class SwinBackbone(CameraBackbone):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        init_weights(self)
         for m in self.modules():
-            if isinstance(m, (nn.Linear, nn.Conv2d)):
-                nn.init.trunc_normal_(m.weight, std=0.02)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.LayerNorm):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, WindowAttention):
+            if isinstance(m, WindowAttention):
                 nn.init.trunc_normal_(m.relative_position_bias_table, std=0.02)
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:

@@ -16,6 +16,7 @@ from torch import nn
 
 from bench3d.models.backbone import BackboneConfig, register_backbone
 from bench3d.models.camera.base import CameraBackbone
+from bench3d.models.camera.layers import Mlp, init_weights
 
 PATCH_SIZE = 16
 #: Patch grid the position embedding is stored at (a 224 x 224 image); resized to each input's grid.
@@ -51,19 +52,6 @@ class Attention(nn.Module):
         return self.proj(out.transpose(1, 2).reshape(b, n, c))
 
 
-class Mlp(nn.Module):
-    """Linear -> GELU -> Linear."""
-
-    def __init__(self, dim: int, hidden: int) -> None:
-        super().__init__()
-        self.fc1 = nn.Linear(dim, hidden)
-        self.act = nn.GELU()
-        self.fc2 = nn.Linear(hidden, dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(self.act(self.fc1(x)))
-
-
 class Block(nn.Module):
     """Pre-norm transformer block: x + attn(norm(x)), then x + mlp(norm(x))."""
 
@@ -97,14 +85,7 @@ class ViTBackbone(CameraBackbone):
 
     def reset_parameters(self) -> None:
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
-        for m in self.modules():
-            if isinstance(m, (nn.Linear, nn.Conv2d)):
-                nn.init.trunc_normal_(m.weight, std=0.02)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.LayerNorm):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        init_weights(self)
 
     def position_embedding(self, h: int, w: int) -> torch.Tensor:
         """The position embedding (1, dim, h, w) for an h x w patch grid (bicubic resize of the stored one)."""
