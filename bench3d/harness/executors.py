@@ -10,7 +10,6 @@ import logging
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from bench3d.errors import ConfigError
 from bench3d.harness.runner import Runner
