@@ -30,6 +30,23 @@ def test_show_writes_png(tiny_release: Path, tmp_path: Path) -> None:
     assert bad.exit_code != 0 and "keyframes 0..2" in bad.output
 
 
+def test_show_draws_the_map_layers_under_the_bev(tiny_release: Path, tmp_path: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    plain, mapped = tmp_path / "plain.png", tmp_path / "mapped.png"
+    for out, extra in ((plain, []), (mapped, ["--bev-map"])):
+        result = runner.invoke(app, ["show", "--dataroot", str(tiny_release), "--out", str(out), *extra])
+        assert result.exit_code == 0, result.output
+    a, b = (np.asarray(Image.open(p).convert("RGB")).astype(int) for p in (plain, mapped))
+    right = slice(a.shape[1] * 3 // 4, None)  # the BEV panel
+    assert a.shape == b.shape and np.abs(a[:, right] - b[:, right]).sum() > 0
+    # The walkway colour (light blue, alpha 0.6 over white) appears only with the underlay.
+    walkway = np.round(255 * (0.4 + 0.6 * np.array([0.55, 0.75, 0.95]))).astype(int)
+    has = [int((np.abs(img[:, right] - walkway).max(axis=-1) <= 3).sum()) for img in (a, b)]
+    assert has[0] == 0 and has[1] > 100, has
+
+
 def test_user_errors_are_one_line_with_exit_code_1(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "bench3d", "run", "--method", "nope", "--protocol", "linear_probe"],
                           capture_output=True, text=True)

@@ -1,4 +1,5 @@
-"""`bench3d show`: one frame to PNG (six images with projected points, bird's-eye view with boxes)."""
+"""`bench3d show`: one frame to PNG (six images with projected points, bird's-eye view with boxes and,
+with --bev-map, the map layers under it)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ def show(
     index: int = typer.Option(0, help="Keyframe index within the scene."),
     sweeps: int = typer.Option(1, min=1, help="LiDAR sweeps to stack."),
     out: Path = typer.Option(Path("reports/frame.png"), help="Output PNG."),
+    bev_map: bool = typer.Option(False, help="Draw the map-expansion layers (BEV map masks) under the BEV."),
 ) -> None:
     """Render one frame to PNG."""
     from bench3d.data.nuscenes import NuScenesReader
@@ -28,7 +30,8 @@ def show(
         if not 0 <= index < len(seq):
             raise typer.BadParameter(f"scene {seq.name} has keyframes 0..{len(seq) - 1}", param_hint="--index")
         sample = seq.sample_tokens[index]
-    path = render_frame(reader.frame(sample, sweeps=sweeps), out)
+    masks = reader.bev_map(sample) if bev_map else None
+    path = render_frame(reader.frame(sample, sweeps=sweeps), out, bev_map=masks)
     typer.echo(f"wrote {path}")
 
 

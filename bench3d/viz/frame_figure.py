@@ -39,8 +39,23 @@ def box_corners_bev(box: Box3D, global_to_lidar: np.ndarray) -> np.ndarray:
     return apply_transform(global_to_lidar, corners)[:, :2]
 
 
-def render_frame(frame: Frame, out: Path, bev_range: float = 60.0, point_size: float = 1.0) -> Path:
-    """Write the figure to `out` (PNG) and return the path."""
+# Map classes (reader.bev_map order) drawn under the BEV: drivable, crossing, walkway, stop line, carpark, divider.
+MAP_COLOURS = np.array([[0.80, 0.80, 0.80], [1.00, 0.85, 0.30], [0.55, 0.75, 0.95], [0.95, 0.35, 0.35],
+                        [0.70, 0.90, 0.60], [0.20, 0.20, 0.20]])
+
+
+def _map_underlay(masks: np.ndarray) -> np.ndarray:
+    """RGBA image (y up, x right) of BEV map masks (C, 200, 200) with axes (x, y), later classes on top."""
+    rgba = np.zeros((*masks.shape[1:], 4))
+    for c in range(masks.shape[0]):
+        rgba[masks[c]] = [*MAP_COLOURS[c % len(MAP_COLOURS)], 0.6]
+    return rgba.transpose(1, 0, 2)  # rows = y, columns = x for imshow
+
+
+def render_frame(frame: Frame, out: Path, bev_range: float = 60.0, point_size: float = 1.0,
+                 bev_map: np.ndarray | None = None) -> Path:
+    """Write the figure to `out` (PNG) and return the path. `bev_map` (C, 200, 200), the reader's map masks
+    around the LiDAR (+-50 m, axes x forward and y left), is drawn under the BEV."""
     colours = _point_colours(frame)
     pairs = point_pixel_pairs(frame)
     channels = frame.camera_channels
@@ -61,6 +76,8 @@ def render_frame(frame: Frame, out: Path, bev_range: float = 60.0, point_size: f
             ax.set_ylim(cam.image.shape[0], 0)
             ax.set_title(name, fontsize=9)
     ax = fig.add_subplot(grid[:, 3])
+    if bev_map is not None:
+        ax.imshow(_map_underlay(bev_map), extent=(-50, 50, -50, 50), origin="lower", interpolation="nearest")
     pts = frame.points
     ax.scatter(pts[:, 0], pts[:, 1], c=colours, s=0.3, linewidths=0)
     global_to_lidar = invert_transform(frame.ego_to_global @ frame.lidar_to_ego)
