@@ -50,6 +50,7 @@ def short_cards(tmp_path_factory: pytest.TempPathFactory) -> Path:
                         "finetune": {"epochs": 6, "task": {"max_points": 6000}},
                         "full_finetune": {"epochs": 2, "task": {"max_points": 6000}},
                         "bev_seg_probe": {"epochs": 4}, "bev_seg_finetune": {"epochs": 2}, "bev_seg_full": {"epochs": 2},
-                        "det3d_probe": {"epochs": 4}, "det3d_finetune": {"epochs": 2}, "det3d_full": {"epochs": 2}})
+                        "det3d_probe": {"epochs": 4}, "det3d_finetune": {"epochs": 2}, "det3d_full": {"epochs": 2},
+                        "det3d_teacher": {"epochs": 2}})
     with using_cards(root):
         yield root

@@ -82,3 +82,36 @@ def test_det3d_probe_through_the_runner(harness_release: Path, short_cards: Path
     assert m["evaluator"].startswith("nuscenes-devkit DetectionEval") and not math.isnan(m["nds"])
     assert len(record.metrics["loss_history"]) == 4 and set(record.metrics["loss_history"][0]) == {"heatmap",
                                                                                                   "regression"}
+
+
+def test_a_kept_detector_reloads_strictly_and_scores_the_same(harness_release: Path, short_cards: Path,
+                                                              tmp_path: Path) -> None:
+    """Ladder rung (b)'s protocol keeps the trained detector beside its record (`keep_weights`): the file's
+    sha256 is in the record, it loads strictly into the task's model and evaluates to the recorded NDS."""
+    from bench3d.harness.runner import Runner
+    from bench3d.harness.specs import EvalSpec
+    from bench3d.methods import build_method
+    from bench3d.protocols import resolve_protocol
+    from bench3d.results import ResultsStore
+    from bench3d.results.provenance import file_sha256
+
+    store = tmp_path / "store"
+    runner = Runner(ResultsStore(store), "cpu", harness_release)
+    record = runner.evaluate(EvalSpec("random", "det3d_teacher", "synth", 1.0, 0, 0))
+    weights = record.metrics["weights"]
+    path = store / weights["file"]
+    assert path == runner.weights_path(record.run_id) and file_sha256(path) == weights["sha256"]
+    saved = torch.load(path, map_location="cpu", weights_only=False)
+    assert saved["run_id"] == record.run_id and saved["task"] == "det3d" and saved["backbone"] == "lidar"
+    task = resolve_protocol("det3d_teacher", "tiny").task
+    dataset = resolve_dataset("synth", harness_release)
+    model = task.build_model(build_method("random").load_backbone("lidar", None, init_seed=5), dataset)
+    model.load_state_dict(saved["state_dict"], strict=True)
+    from bench3d.harness.mock import eval_samples
+
+    reader = dataset.open_reader()
+    scores = task.evaluate(model, eval_samples(task, reader, dataset, None), torch.device("cpu"), dataset)
+    assert scores["nds"] == pytest.approx(record.metrics["nds"], abs=1e-9)
+    # A protocol without keep_weights keeps nothing and has another run id.
+    other = runner.evaluate(EvalSpec("random", "det3d_full", "synth", 1.0, 0, 0))
+    assert "weights" not in other.metrics and other.run_id != record.run_id

@@ -100,6 +100,9 @@ class ProtocolCard(_Card):
     pretrain_seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     eval_split: Literal["val", "train"] = "val"
     checkpoint_rule: Literal["last_epoch"] = "last_epoch"
+    # Keep the trained downstream model (weights/<run id>.pt, its sha256 in the record): a supervised model
+    # another run builds on, e.g. the LiDAR detector that becomes GeoMIM's teacher.
+    keep_weights: bool = False
     presets: dict[str, Schedule]
 
     @field_validator("task")

@@ -7,6 +7,7 @@ Layout under the results store root:
   checkpoints/<run_id>.lock      held while a process pretrains it; others wait, then use the checkpoint
   work/<run_id>/state.pt         resumable state of an unfinished evaluation (removed once its record is)
   work/<run_id>.lock             held while a process runs that evaluation; a second one waits
+  weights/<run_id>.pt            the trained downstream model of a protocol with `keep_weights: true`
 
 A run is produced once however many processes ask for it, and a kill at any moment — including between
 the last checkpoint and the record — resumes without retraining a finished epoch.
@@ -33,6 +34,7 @@ from bench3d.data.reader import Reader
 from bench3d.datasets import DatasetSpec, resolve_dataset
 from bench3d.engine.device import resolve_device
 from bench3d.engine.distributed import from_environment
+from bench3d.engine.trainer import save_atomic
 from bench3d.engine.numerics import configure_numerics, numerics
 from bench3d.engine.seeding import seed_everything
 from bench3d.errors import ConfigError, DataError
@@ -231,6 +233,18 @@ class Runner:
             self.parallel.barrier()
         return record if record is not None else self.store.read(run_id)
 
+    def weights_path(self, run_id: str) -> Path:
+        return self.store.root / "weights" / f"{run_id}.pt"
+
+    def _keep_weights(self, run_id: str, spec: EvalSpec, protocol: ResolvedProtocol, backbone_name: str,
+                      model: torch.nn.Module) -> dict[str, str]:
+        """Save the trained downstream model (protocol card `keep_weights`); its file and sha256 for the record."""
+        path = self.weights_path(run_id)
+        save_atomic({"format": "bench3d-downstream-1", "run_id": run_id, "method": spec.method,
+                     "protocol": protocol.card.name, "task": protocol.task.name, "task_args": protocol.task_args,
+                     "backbone": backbone_name, "state_dict": model.state_dict()}, path)
+        return {"file": str(path.relative_to(self.store.root)), "sha256": file_sha256(path)}
+
     def _evaluate_locked(self, spec: EvalSpec, ds: DatasetSpec, protocol: ResolvedProtocol, adapter: MethodAdapter,
                          backbone_name: str, ref: CheckpointRef | None, ckpt: Path | None, resolved: dict[str, Any],
                          run_id: str, train_tokens: list[str], split_hash: str, work: Path) -> RunRecord | None:
@@ -256,6 +270,8 @@ class Runner:
             raise RuntimeError(f"task {task.name!r} did not return its main score {task.score.name!r}")
         metrics = {**scores, "loss_history": state.history, "segment_starts": state.segments,
                    "train_frames": len(train), "eval_frames": len(evaluation)}
+        if card.keep_weights:  # written before the record: a kill in between rewrites the same bytes
+            metrics["weights"] = self._keep_weights(run_id, spec, protocol, backbone_name, model)
         return RunRecord(
             run_id=run_id, kind="evaluation", method=spec.method, checkpoint=ref.run_id if ref else None,
             protocol=card.name, protocol_version=card.version, dataset=ds.name, task=task.name,

@@ -27,6 +27,7 @@ class ResolvedProtocol:
         c = self.card
         return {"name": c.name, "version": c.version, "freeze": c.freeze, "bn_eval": c.bn_eval,
                 "eval_split": c.eval_split, "checkpoint_rule": c.checkpoint_rule,
+                **({"keep_weights": True} if c.keep_weights else {}),  # absent when off: existing ids hold
                 "schedule": self.schedule.model_dump(exclude={"task"}),
                 "task": {"name": self.task.name, **self.task_args}}
 
