@@ -28,3 +28,12 @@ def non_negative(values: list[int] | None) -> list[int] | None:
         if v < 0:
             raise typer.BadParameter(f"{v}: must be >= 0")
     return values
+
+
+# Options every training command shares (pretrain, run, ablate, efficiency): one definition, one help text.
+AMP = typer.Option("off", help="Mixed precision of training steps: off, bf16 (CUDA or CPU) or fp16 "
+                               "(CUDA, with a grad scaler). Part of the run id.")
+WORKERS = typer.Option(0, min=0, help="DataLoader worker processes preparing samples.")
+GRAD_ACCUM = typer.Option(1, min=1, help="Split each batch into K micro-batches run in turn (what K torchrun "
+                                         "ranks would run): the one-GPU equivalent of DDP.")
+SYNC_BN = typer.Option(False, help="Under torchrun on CUDA: BatchNorm statistics over all ranks.")

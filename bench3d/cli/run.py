@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from bench3d.cli._options import fractions, non_negative
+from bench3d.cli._options import AMP, GRAD_ACCUM, SYNC_BN, WORKERS, fractions, non_negative
 from bench3d.cli._progress import epoch_progress
 
 console = Console()
@@ -34,12 +34,10 @@ def pretrain(
     teacher_checkpoint: Path = typer.Option(None, help="2D teacher weights (ViT, DINOv2 layout)."),
     results: Path = typer.Option(None, help="Results store (default: results/)."),
     device: str = typer.Option("cpu"),
-    amp: str = typer.Option("off", help="Mixed precision of training steps: off, bf16 (CUDA or CPU) or fp16 "
-                                        "(CUDA, with a grad scaler). Part of the run id."),
-    workers: int = typer.Option(0, min=0, help="DataLoader worker processes preparing samples."),
-    grad_accum: int = typer.Option(1, min=1, help="Split each batch into K micro-batches run in turn (what K "
-                                                   "torchrun ranks would run): the one-GPU equivalent of DDP."),
-    sync_bn: bool = typer.Option(False, help="Under torchrun on CUDA: BatchNorm statistics over all ranks."),
+    amp: str = AMP,
+    workers: int = WORKERS,
+    grad_accum: int = GRAD_ACCUM,
+    sync_bn: bool = SYNC_BN,
 ) -> None:
     """Pretrain a method; writes a checkpoint and its own run record per pretraining seed."""
     check_names([method], [], dataset)
@@ -79,12 +77,10 @@ def run(
                                                            "the store; the run records it as a user checkpoint."),
     results: Path = typer.Option(None, help="Results store (default: results/)."),
     device: str = typer.Option("cpu"),
-    amp: str = typer.Option("off", help="Mixed precision of training steps: off, bf16 (CUDA or CPU) or fp16 "
-                                        "(CUDA, with a grad scaler). Part of the run id."),
-    workers: int = typer.Option(0, min=0, help="DataLoader worker processes preparing samples."),
-    grad_accum: int = typer.Option(1, min=1, help="Split each batch into K micro-batches run in turn (what K "
-                                                   "torchrun ranks would run): the one-GPU equivalent of DDP."),
-    sync_bn: bool = typer.Option(False, help="Under torchrun on CUDA: BatchNorm statistics over all ranks."),
+    amp: str = AMP,
+    workers: int = WORKERS,
+    grad_accum: int = GRAD_ACCUM,
+    sync_bn: bool = SYNC_BN,
     executor: str = typer.Option(None, help="Run the matrix through submitit: slurm (a job array) or local."),
     jobs: int = typer.Option(1, min=1, help="local: runs side by side; slurm: the array's parallelism."),
     partition: str = typer.Option(None, help="SLURM partition (--executor slurm)."),

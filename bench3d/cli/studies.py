@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.markdown import Markdown
 
-from bench3d.cli._options import non_negative
+from bench3d.cli._options import AMP, WORKERS, non_negative
 from bench3d.cli._progress import epoch_progress
 from bench3d.cli.run import check_names
 from bench3d.paths import reports_dir
@@ -28,9 +28,8 @@ def efficiency(
     results: Path = typer.Option(None),
     reports: Path = typer.Option(None, "--reports", help="Report folder (default: $BENCH3D_REPORTS, else reports/ next to the results store)."),
     device: str = typer.Option("cpu"),
-    amp: str = typer.Option("off", help="Mixed precision of training steps: off, bf16 (CUDA or CPU) or fp16 "
-                                        "(CUDA, with a grad scaler). Part of the run id."),
-    workers: int = typer.Option(0, min=0, help="DataLoader worker processes preparing pretraining samples."),
+    amp: str = AMP,
+    workers: int = WORKERS,
 ) -> None:
     """Pretraining step time and peak memory vs number of frames (with and without the method's cache)."""
     check_names([method], [], dataset)
@@ -63,9 +62,8 @@ def ablate(
     results: Path = typer.Option(None),
     reports: Path = typer.Option(None, "--reports", help="Report folder (default: $BENCH3D_REPORTS, else reports/ next to the results store)."),
     device: str = typer.Option("cpu"),
-    amp: str = typer.Option("off", help="Mixed precision of training steps: off, bf16 (CUDA or CPU) or fp16 "
-                                        "(CUDA, with a grad scaler). Part of the run id."),
-    workers: int = typer.Option(0, min=0, help="DataLoader worker processes preparing pretraining samples."),
+    amp: str = AMP,
+    workers: int = WORKERS,
 ) -> None:
     """Run the protocol with each component switched off in turn; table of deltas vs the full method."""
     check_names([method], [protocol], dataset)

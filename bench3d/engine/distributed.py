@@ -105,14 +105,13 @@ class Parallel:
         dist.broadcast_object_list(box, src=0)
         return box[0]
 
-    def mean(self, values: dict[str, float]) -> dict[str, float]:
-        """The mean over ranks of each value (loss histories cover every rank's micro-batches)."""
+    def mean(self, values: dict[str, float], device: torch.device) -> dict[str, float]:
+        """The mean over ranks of each value (loss histories cover every rank's micro-batches); `device` is the
+        run's (NCCL reduces device tensors)."""
         if not self.distributed or not values:
             return values
         names = sorted(values)
-        t = torch.tensor([values[n] for n in names], dtype=torch.float64)
-        if self.backend == "nccl":
-            t = t.cuda()
+        t = torch.tensor([values[n] for n in names], dtype=torch.float64, device=device)
         dist.all_reduce(t)
         return {n: float(v) / self.world_size for n, v in zip(names, t.tolist())}
 

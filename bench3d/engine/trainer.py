@@ -143,7 +143,7 @@ class Trainer:
                 steps += 1
             if self.scheduler is not None:
                 self.scheduler.step()
-            means = self.parallel.mean({k: v / max(steps, 1) for k, v in sums.items()})
+            means = self.parallel.mean({k: v / max(steps, 1) for k, v in sums.items()}, self.device)
             self.state.epoch += 1
             self.state.history.append(means)
             self.state.wall_s = self.state.earlier_wall_s + time.perf_counter() - self._segment_start

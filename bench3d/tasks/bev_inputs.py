@@ -1,7 +1,8 @@
-"""What every BEV task (map segmentation, detection) feeds its shared BEV stack, whatever the backbone:
-a frame's six images with intrinsics and camera-to-LiDAR transforms and its LiDAR points (`SensorInputs`),
-and per batch the backbone's contribution — camera feature maps plus the frustum cells LSS pools into, or
-LiDAR point features already pooled into the grid (parameter-free, so a frozen probe caches it)."""
+"""What every BEV task (map segmentation, detection) shares: the arguments of the BEV stack (`BevTaskArgs`)
+and the stack built from them; a frame's six images with intrinsics and camera-to-LiDAR transforms and its
+LiDAR points (`SensorInputs`); and per batch the backbone's contribution — camera feature maps plus the
+frustum cells LSS pools into, or LiDAR point features already pooled into the grid (parameter-free, so a
+frozen probe caches it)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,47 @@ from typing import Any
 
 import numpy as np
 import torch
+from pydantic import Field
 
 from bench3d.data.reader import Reader
 from bench3d.errors import ConfigError
 from bench3d.geometry import invert_transform
 from bench3d.models.backbone import Backbone
 from bench3d.models.bev.grid import BevGrid, pool_to_bev
-from bench3d.models.bev.lss import frustum_cells, lidar_depth_onehot
+from bench3d.models.bev.lss import depth_bins, frustum_cells, lidar_depth_onehot
+from bench3d.models.bev.stack import BevStack
+from bench3d.tasks.base import TaskArgs
 
 VIEW_STRIDE = 16  # the neck's output stride, where LSS lifts
+
+
+class BevTaskArgs(TaskArgs):
+    """The BEV stack's arguments, the same for every BEV task."""
+
+    image_size: tuple[int, int] = (112, 200)  # (H, W) the camera backbone sees; larger images are shrunk
+    grid_range: float = Field(51.2, gt=0)  # BEV features over +-range metres in x and y
+    grid_cell: float = Field(0.8, gt=0)
+    depth: tuple[float, float, float] = (1.0, 52.0, 1.0)  # LSS depth bins: min, max, step (m)
+    context_channels: int = Field(32, gt=0)
+    bev_channels: int = Field(64, gt=0)
+    max_points: int | None = Field(None, gt=0)  # LiDAR backbones: input subsample per frame
+    # Camera backbones: LSS lifts with the LiDAR's depth (one-hot per feature cell) instead of its own
+    # prediction — ladder rung (c), the ceiling of the view transform.
+    depth_oracle: bool = False
+
+    def grid(self) -> BevGrid:
+        r = self.grid_range
+        return BevGrid(-r, r, -r, r, cell=self.grid_cell)
+
+    def depths(self) -> torch.Tensor:
+        return depth_bins(*self.depth)
+
+
+def bev_stack(backbone: Backbone, args: BevTaskArgs) -> BevStack:
+    """The shared BEV stack for `backbone` (its feature channels per scale, or its point-feature channels)."""
+    channels = tuple(backbone.channels) if backbone.modality == "camera" else (backbone.out_channels,)
+    return BevStack(backbone.modality, channels, args.grid(), len(args.depths()), args.context_channels,
+                    args.bev_channels)
 
 
 @dataclass
@@ -54,12 +87,13 @@ def load_sensor_inputs(reader: Reader, token: str, image_size: tuple[int, int], 
     return inputs, frame
 
 
-def backbone_inputs(backbone: Backbone, grid: BevGrid, depths: torch.Tensor, inputs: Sequence[SensorInputs],
-                    device: torch.device, depth_oracle: bool = False) -> list[dict[str, Any]]:
+def backbone_inputs(backbone: Backbone, args: BevTaskArgs, inputs: Sequence[SensorInputs],
+                    device: torch.device) -> list[dict[str, Any]]:
     """Per frame: {"maps", "cells"} for a camera backbone (plus "depth", the LiDAR one-hot depth, with
-    `depth_oracle`), {"bev"} for a LiDAR one (BevStack's inputs)."""
+    `args.depth_oracle`), {"bev"} for a LiDAR one (BevStack's inputs)."""
+    grid, depths = args.grid(), args.depths()
     if backbone.modality == "lidar":
-        if depth_oracle:
+        if args.depth_oracle:
             raise ConfigError("`depth_oracle: true` lifts camera features at LiDAR depth; it has no meaning for a "
                               "LiDAR backbone (use it with camera methods)")
         out = []
@@ -78,7 +112,7 @@ def backbone_inputs(backbone: Backbone, grid: BevGrid, depths: torch.Tensor, inp
     for k, s in enumerate(inputs):
         item = {"maps": [m[k * views:(k + 1) * views] for m in maps],
                 "cells": frustum_cells(grid, depths, s.intrinsics.to(device), s.cam_to_lidar.to(device), size, stride)}
-        if depth_oracle:
+        if args.depth_oracle:
             item["depth"] = lidar_depth_onehot(s.points.to(device), s.intrinsics.to(device), s.cam_to_lidar.to(device),
                                                tuple(s.images.shape[1:3]), size, stride, depths.to(device))
         out.append(item)

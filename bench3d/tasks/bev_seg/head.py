@@ -29,14 +29,13 @@ class BevHead(nn.Module):
     """The shared BEV stack, then two 3x3 convs and a 1x1 to `num_outputs` logits per cell, resampled onto
     the map-mask grid."""
 
-    def __init__(self, modality: str, in_channels: tuple[int, ...], grid: BevGrid, num_depth: int,
-                 context_channels: int, bev_channels: int, num_outputs: int) -> None:
+    def __init__(self, stack: BevStack, num_outputs: int) -> None:
         super().__init__()
-        self.grid = grid
-        self.stack = BevStack(modality, in_channels, grid, num_depth, context_channels, bev_channels)
-        self.out = nn.Sequential(nn.Conv2d(bev_channels, bev_channels, 3, padding=1, bias=False),
-                                 nn.BatchNorm2d(bev_channels), nn.ReLU(inplace=True),
-                                 nn.Conv2d(bev_channels, num_outputs, 1))
+        self.grid = stack.grid
+        self.stack = stack
+        c = stack.out_channels
+        self.out = nn.Sequential(nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU(inplace=True),
+                                 nn.Conv2d(c, num_outputs, 1))
 
     def forward(self, inputs: dict[str, Any]) -> torch.Tensor:
         """Logits (B, num_outputs, 200, 200) on the map-mask grid."""

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from pydantic import Field
 
 from bench3d.data.nuscenes.bev_map import BEV_CLASSES
 from bench3d.data.reader import Reader
@@ -21,10 +20,9 @@ from bench3d.errors import ConfigError
 from bench3d.metrics.bev import MapSegmentationIoU
 from bench3d.models.backbone import Backbone
 from bench3d.models.bev.grid import BevGrid
-from bench3d.models.bev.lss import depth_bins
 from bench3d.results.record import ScoreSpec
-from bench3d.tasks.base import DownstreamModel, Task, TaskArgs
-from bench3d.tasks.bev_inputs import backbone_inputs, stack_inputs
+from bench3d.tasks.base import DownstreamModel, Task
+from bench3d.tasks.bev_inputs import BevTaskArgs, backbone_inputs, bev_stack, stack_inputs
 from bench3d.tasks.bev_seg.data import BevSample, load_samples
 from bench3d.tasks.bev_seg.head import BevHead, sigmoid_focal_loss
 from bench3d.tasks.registry import register_task
@@ -32,17 +30,8 @@ from bench3d.tasks.registry import register_task
 HeadInput = dict[str, Any]
 
 
-class BevSegArgs(TaskArgs):
-    image_size: tuple[int, int] = (112, 200)  # (H, W) the camera backbone sees; larger images are shrunk
-    grid_range: float = Field(51.2, gt=0)  # BEV features over +-range metres in x and y
-    grid_cell: float = Field(0.8, gt=0)
-    depth: tuple[float, float, float] = (1.0, 52.0, 1.0)  # LSS depth bins: min, max, step (m)
-    context_channels: int = Field(32, gt=0)
-    bev_channels: int = Field(64, gt=0)
-    max_points: int | None = Field(None, gt=0)  # LiDAR backbones: input subsample per frame
-    # Camera backbones: LSS lifts with the LiDAR's depth (one-hot per feature cell) instead of its own
-    # prediction — ladder rung (c), the ceiling of the view transform.
-    depth_oracle: bool = False
+class BevSegArgs(BevTaskArgs):
+    """The shared BEV stack's arguments; the map classes and grid are BEVFusion's."""
 
 
 @register_task
@@ -59,25 +48,20 @@ class BevSeg(Task[BevSample, HeadInput]):
 
     @property
     def grid(self) -> BevGrid:
-        r = self.args.grid_range
-        return BevGrid(-r, r, -r, r, cell=self.args.grid_cell)
+        return self.args.grid()
 
     def load(self, reader: Reader, dataset: DatasetSpec, tokens: Sequence[str], train: bool,
              seed: int) -> Sequence[BevSample]:
         return load_samples(reader, tokens, tuple(self.args.image_size), self.args.max_points, seed)
 
     def build_model(self, backbone: Backbone, dataset: DatasetSpec) -> DownstreamModel:
-        channels = tuple(backbone.channels) if backbone.modality == "camera" else (backbone.out_channels,)
-        head = BevHead(backbone.modality, channels, self.grid, len(depth_bins(*self.args.depth)),
-                       self.args.context_channels, self.args.bev_channels, len(BEV_CLASSES))
-        return DownstreamModel(backbone, head)
+        return DownstreamModel(backbone, BevHead(bev_stack(backbone, self.args), len(BEV_CLASSES)))
 
     def head_inputs(self, model: DownstreamModel, samples: Sequence[BevSample], device: torch.device,
                     rng: np.random.Generator | None) -> list[HeadInput]:
         if rng is not None:
             raise ConfigError("task bev_seg has no augmentation yet; set `augment: false` in the protocol preset")
-        inputs = backbone_inputs(model.backbone, self.grid, depth_bins(*self.args.depth), [s.inputs for s in samples],
-                                 device, self.args.depth_oracle)
+        inputs = backbone_inputs(model.backbone, self.args, [s.inputs for s in samples], device)
         return [{**x, "target": s.target.to(device)} for x, s in zip(inputs, samples)]
 
     def loss(self, model: DownstreamModel, inputs: Sequence[HeadInput]) -> dict[str, torch.Tensor]:

@@ -30,11 +30,11 @@ from bench3d.errors import ConfigError
 from bench3d.metrics.detection import evaluate_detection_results, write_detection_results
 from bench3d.models.backbone import Backbone
 from bench3d.models.bev.grid import BevGrid
-from bench3d.models.bev.lss import depth_bins
 from bench3d.models.bev.stack import BevStack
 from bench3d.results.record import ScoreSpec
-from bench3d.tasks.base import DownstreamModel, Task, TaskArgs
-from bench3d.tasks.bev_inputs import SensorInputs, backbone_inputs, load_sensor_inputs, stack_inputs
+from bench3d.tasks.base import DownstreamModel, Task
+from bench3d.tasks.bev_inputs import (BevTaskArgs, SensorInputs, backbone_inputs, bev_stack, load_sensor_inputs,
+                                      stack_inputs)
 from bench3d.tasks.det3d.results import to_results
 from bench3d.tasks.det3d.targets import REGRESSION, CenterTargets, decode, encode
 from bench3d.tasks.registry import register_task
@@ -42,17 +42,9 @@ from bench3d.tasks.registry import register_task
 CLASSES: tuple[str, ...] = tuple(DETECTION_NAMES)
 
 
-class Det3dArgs(TaskArgs):
-    image_size: tuple[int, int] = (112, 200)
-    grid_range: float = Field(51.2, gt=0)
-    grid_cell: float = Field(0.8, gt=0)
-    depth: tuple[float, float, float] = (1.0, 52.0, 1.0)
-    context_channels: int = Field(32, gt=0)
-    bev_channels: int = Field(64, gt=0)
-    max_points: int | None = Field(None, gt=0)
-    # Camera backbones: LSS lifts with the LiDAR's depth (one-hot per feature cell) instead of its own
-    # prediction — ladder rung (c), the ceiling of the view transform.
-    depth_oracle: bool = False
+class Det3dArgs(BevTaskArgs):
+    """The shared BEV stack's arguments, plus the CenterPoint head's."""
+
     regression_weight: float = Field(0.25, ge=0)
     min_radius: int = Field(2, ge=0)
     top_k: int = Field(500, gt=0, le=500)
@@ -109,8 +101,7 @@ class Det3d(Task[DetSample, dict[str, Any]]):
 
     @property
     def grid(self) -> BevGrid:
-        r = self.args.grid_range
-        return BevGrid(-r, r, -r, r, cell=self.args.grid_cell)
+        return self.args.grid()
 
     def targets_of(self, frame: Any) -> CenterTargets:
         boxes = boxes_in_lidar(frame)
@@ -132,17 +123,13 @@ class Det3d(Task[DetSample, dict[str, Any]]):
         return LazySamples(len(tokens), load_one)
 
     def build_model(self, backbone: Backbone, dataset: DatasetSpec) -> DownstreamModel:
-        channels = tuple(backbone.channels) if backbone.modality == "camera" else (backbone.out_channels,)
-        stack = BevStack(backbone.modality, channels, self.grid, len(depth_bins(*self.args.depth)),
-                         self.args.context_channels, self.args.bev_channels)
-        return DownstreamModel(backbone, CenterHead(stack, len(CLASSES)))
+        return DownstreamModel(backbone, CenterHead(bev_stack(backbone, self.args), len(CLASSES)))
 
     def head_inputs(self, model: DownstreamModel, samples: Sequence[DetSample], device: torch.device,
                     rng: np.random.Generator | None) -> list[dict[str, Any]]:
         if rng is not None:
             raise ConfigError("task det3d has no augmentation yet; set `augment: false` in the protocol preset")
-        inputs = backbone_inputs(model.backbone, self.grid, depth_bins(*self.args.depth), [s.inputs for s in samples],
-                                 device, self.args.depth_oracle)
+        inputs = backbone_inputs(model.backbone, self.args, [s.inputs for s in samples], device)
         return [{**x, "heatmap": s.targets.heatmap.to(device), "regression": s.targets.regression.to(device),
                  "mask": s.targets.mask.to(device)} for x, s in zip(inputs, samples)]
 
