@@ -1,5 +1,6 @@
 """The embedded benchmark: synthetic world -> pretrain ScaLR (tiny) -> LP and 1 % finetune for random and
-ScaLR -> comparison table in reports/. Every step is skipped when its output already exists."""
+ScaLR -> comparison table in reports/; and the camera rows: random vs ImageNet init on the BEV map
+segmentation probe -> a second table. Every step is skipped when its output already exists."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from bench3d.viz.frame_figure import render_frame
 log = logging.getLogger(__name__)
 
 DEMO_METHODS = ("random", "scalr")
+CAMERA_METHODS = ("random_camera", "imagenet")
+CAMERA_PROTOCOL = "bev_seg_probe"
 
 
 @dataclass
@@ -28,6 +31,7 @@ class DemoOutputs:
     preview: Path
     table_markdown: str
     table_paths: list[Path]
+    camera_markdown: str = ""
 
 
 def ensure_synthetic_world(root: Path | None = None) -> Path:
@@ -50,7 +54,9 @@ def run_demo(dataroot: Path | None = None, results: Path | None = None, reports:
     runner = Runner(ResultsStore(results), "cpu", root, on_epoch)
     specs = expand_matrix(DEMO_METHODS, ["linear_probe"], "synth", seeds=seeds)
     specs += expand_matrix(DEMO_METHODS, ["finetune"], "synth", fractions=[0.01], draws=[0], seeds=seeds)
-    for spec in specs:
+    camera = expand_matrix(CAMERA_METHODS, [CAMERA_PROTOCOL], "synth", seeds=seeds)
+    for spec in specs + camera:
         runner.evaluate(spec)
-    paths, markdown = write_comparison(results, "synth", reports, ["Random", "ScaLR"])
-    return DemoOutputs(root, summary, preview, markdown, paths)
+    paths, markdown = write_comparison(results, "synth", reports, ["Random", "ScaLR"], task="lidar_semseg")
+    camera_paths, camera_markdown = write_comparison(results, "synth", reports, task="bev_seg", stem="table_bev_seg")
+    return DemoOutputs(root, summary, preview, markdown, paths + camera_paths, camera_markdown)

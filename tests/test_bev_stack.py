@@ -93,17 +93,49 @@ def test_imagenet_encoder_recognises_the_real_street() -> None:
 
 @pytest.mark.parametrize("method", ["imagenet", "random"])
 def test_bev_seg_probe_through_the_runner(method: str, harness_release: Path, short_cards: Path, tmp_path: Path) -> None:
+    """Both backbones through the runner; the camera run keeps its model (`keep_weights`), which reloads
+    strictly, re-scores the recorded mIoU and is drawn by `bench3d show --run` beside the true map."""
+    from typer.testing import CliRunner
+
+    from bench3d.cli.main import app
+    from bench3d.harness.predictions import first_eval_token, load_kept_model, predict_frame
     from bench3d.harness.runner import Runner
     from bench3d.harness.specs import EvalSpec
     from bench3d.results import ResultsStore
 
-    record = Runner(ResultsStore(tmp_path / "store"), "cpu", harness_release).evaluate(
+    store = ResultsStore(tmp_path / "store")
+    keep = method == "imagenet"
+    record = Runner(store, "cpu", harness_release, keep_weights=keep).evaluate(
         EvalSpec(method, "bev_seg_probe", "synth", 1.0, 0, 0))
     assert record.task == "bev_seg" and 0.0 <= record.metrics["miou"] <= 1.0
     assert set(record.metrics["iou_at_max"]) == {"drivable_area", "ped_crossing", "walkway", "stop_line",
                                                  "carpark_area", "divider"}
     assert record.metrics["train_frames"] == 8 and record.metrics["eval_frames"] == 8
     assert record.provenance.resolved_config["backbone"] == ("camera" if method == "imagenet" else "lidar")
+    assert ("weights" in record.metrics) == keep and record.provenance.resolved_config["protocol"].get(
+        "keep_weights", False) == keep  # keeping joins the run id
+    cli = CliRunner()
+    out = tmp_path / "pred.png"
+    shown = cli.invoke(app, ["show", "--dataroot", str(harness_release), "--results", str(store.root),
+                             "--run", record.run_id, "--out", str(out)])
+    if not keep:
+        assert shown.exit_code == 1 and "--keep-weights" in shown.output and not out.exists()
+        return
+    assert shown.exit_code == 0, shown.output
+    assert out.stat().st_size > 10_000
+    from bench3d.datasets import resolve_dataset
+
+    dataset = resolve_dataset("synth", harness_release)
+    kept = load_kept_model(store, record.run_id, dataset)
+    reader = dataset.open_reader()
+    val = [t for q in reader.sequences() if q.name in {"scene-0103", "scene-0916"} for t in q.sample_tokens]
+    evaluation = kept.task.load(reader, dataset, val, False, 0)
+    scores = kept.task.evaluate(kept.model, evaluation, torch.device("cpu"), dataset)
+    assert scores["miou"] == pytest.approx(record.metrics["miou"], abs=1e-9)
+    token = first_eval_token(dataset)
+    prediction = predict_frame(kept, dataset, token)
+    assert prediction.token == token and prediction.bev_masks.shape == (6, 200, 200)
+    assert prediction.bev_masks.dtype == bool and prediction.bev_classes[0] == "drivable_area"
 
 
 def test_the_depth_oracle_is_the_nearest_lidar_point_per_feature_cell() -> None:

@@ -112,6 +112,19 @@ def test_a_kept_detector_reloads_strictly_and_scores_the_same(harness_release: P
     reader = dataset.open_reader()
     scores = task.evaluate(model, eval_samples(task, reader, dataset, None), torch.device("cpu"), dataset)
     assert scores["nds"] == pytest.approx(record.metrics["nds"], abs=1e-9)
+    # `bench3d show --run` brings the same detector back and draws its boxes beside the ground truth.
+    from bench3d.harness.predictions import first_eval_token, load_kept_model, predict_frame
+    from bench3d.results import ResultsStore
+    from bench3d.viz.frame_figure import render_frame
+
+    token = first_eval_token(dataset)
+    prediction = predict_frame(load_kept_model(ResultsStore(store), record.run_id, dataset), dataset, token)
+    expected = task.detect(model.eval(), task.load(reader, dataset, [token], False, 0)[0], torch.device("cpu"))
+    assert prediction.scores == [b.detection_score for b in expected] and len(expected) > 0
+    assert [tuple(b.center) for b in prediction.boxes] == [b.translation for b in expected]
+    assert [b.category for b in prediction.boxes] == [b.detection_name for b in expected]
+    figure = render_frame(reader.frame(token), tmp_path / "det.png", prediction=prediction)
+    assert figure.stat().st_size > 10_000
     # A protocol without keep_weights keeps nothing and has another run id.
     other = runner.evaluate(EvalSpec("random", "det3d_full", "synth", 1.0, 0, 0))
     assert "weights" not in other.metrics and other.run_id != record.run_id

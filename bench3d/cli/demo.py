@@ -19,7 +19,8 @@ def demo(
     results: Path = typer.Option(None, help="Results store (default: results/)."),
     reports: Path = typer.Option(None, "--reports", help="Where tables and figures go (default: $BENCH3D_REPORTS, else reports/ next to the results store)."),
 ) -> None:
-    """Synthetic world -> pretrain ScaLR -> LP and 1 % finetune for random and ScaLR -> comparison table."""
+    """Synthetic world -> pretrain ScaLR -> LP and 1 % finetune for random and ScaLR -> comparison table;
+    camera rows: random vs ImageNet init on the BEV map segmentation probe -> second table."""
     from bench3d.demo import run_demo
 
     with epoch_progress() as on_epoch:
@@ -35,6 +36,8 @@ def demo(
         console.print(f"[yellow]eval classes without points: {s.missing_eval_classes}")
     console.print(f"preview: {out.preview}")
     console.print(Markdown(out.table_markdown))
+    if out.camera_markdown:
+        console.print(Markdown(out.camera_markdown))
     console.print("wrote " + ", ".join(str(p) for p in out.table_paths))
 
 

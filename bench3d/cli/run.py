@@ -81,6 +81,8 @@ def run(
     workers: int = WORKERS,
     grad_accum: int = GRAD_ACCUM,
     sync_bn: bool = SYNC_BN,
+    keep_weights: bool = typer.Option(False, help="Keep each run's trained model (weights/<run id>.pt, for "
+                                                  "`bench3d show --run`); it joins the run id."),
     executor: str = typer.Option(None, help="Run the matrix through submitit: slurm (a job array) or local."),
     jobs: int = typer.Option(1, min=1, help="local: runs side by side; slurm: the array's parallelism."),
     partition: str = typer.Option(None, help="SLURM partition (--executor slurm)."),
@@ -101,11 +103,11 @@ def run(
     console.print(f"{len(specs)} run(s)")
     if executor is not None:
         _submit(specs, executor, jobs, partition, gpus_per_job, timeout_min, results, device, dataroot, amp, workers,
-                grad_accum, sync_bn)
+                grad_accum, sync_bn, keep_weights)
         return
     with epoch_progress() as on_epoch:
         runner = Runner(ResultsStore(results), device, dataroot, on_epoch, amp, workers, grad_accum=grad_accum,
-                        sync_bn=sync_bn)
+                        sync_bn=sync_bn, keep_weights=keep_weights)
         for spec in specs:
             rec = runner.evaluate(spec)
             if not runner.parallel.is_main:
@@ -128,12 +130,12 @@ def convert_checkpoint(
 
 def _submit(specs, executor: str, jobs: int, partition: str | None, gpus_per_job: int, timeout_min: int,
             results: Path | None, device: str, dataroot: Path | None, amp: str, workers: int, grad_accum: int,
-            sync_bn: bool) -> None:
+            sync_bn: bool, keep_weights: bool) -> None:
     from bench3d.harness.executors import RunnerSettings, submit_matrix
     from bench3d.paths import results_dir
 
     settings = RunnerSettings(str(results or results_dir()), device, str(dataroot) if dataroot else None, amp, workers,
-                              grad_accum=grad_accum, sync_bn=sync_bn)
+                              grad_accum=grad_accum, sync_bn=sync_bn, keep_weights=keep_weights)
     report = submit_matrix(specs, settings, executor, jobs, partition, gpus_per_job, timeout_min)
     console.print(f"{len(report.skipped)} finished run(s) skipped; {len(report.submitted)} submitted "
                   f"({executor}); {len(report.run_ids)} record(s) written; logs in {report.log_folder}")

@@ -31,10 +31,12 @@ class RunnerSettings:
     threads: int | None = None  # torch threads per run (None: the job's default)
     grad_accum: int = 1
     sync_bn: bool = False
+    keep_weights: bool = False
 
     def runner(self) -> Runner:
         return Runner(ResultsStore(self.store), self.device, self.dataroot, amp=self.amp, workers=self.workers,
-                      threads=self.threads, grad_accum=self.grad_accum, sync_bn=self.sync_bn)
+                      threads=self.threads, grad_accum=self.grad_accum, sync_bn=self.sync_bn,
+                      keep_weights=self.keep_weights)
 
 
 @dataclass

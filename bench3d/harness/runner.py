@@ -7,7 +7,7 @@ Layout under the results store root:
   checkpoints/<run_id>.lock      held while a process pretrains it; others wait, then use the checkpoint
   work/<run_id>/state.pt         resumable state of an unfinished evaluation (removed once its record is)
   work/<run_id>.lock             held while a process runs that evaluation; a second one waits
-  weights/<run_id>.pt            the trained downstream model of a protocol with `keep_weights: true`
+  weights/<run_id>.pt            the trained downstream model of a protocol with `keep_weights: true` (or `run --keep-weights`)
 
 A run is produced once however many processes ask for it, and a kill at any moment — including between
 the last checkpoint and the record — resumes without retraining a finished epoch.
@@ -58,8 +58,10 @@ EpochCallback = Callable[[str, int, int, dict[str, float]], None]  # (run id, ep
 class Runner:
     def __init__(self, store: ResultsStore | None = None, device: str = "cpu", dataroot: str | Path | None = None,
                  on_epoch: EpochCallback | None = None, amp: str = "off", workers: int = 0,
-                 threads: int | None = None, grad_accum: int = 1, sync_bn: bool = False) -> None:
+                 threads: int | None = None, grad_accum: int = 1, sync_bn: bool = False,
+                 keep_weights: bool = False) -> None:
         self.store = store or ResultsStore()
+        self.keep_weights = keep_weights  # keep every run's trained model (weights/<run id>.pt), not only the card's
         self.workers = workers  # DataLoader workers that prepare pretraining samples
         # torch threads of the runs (they change numbers: part of the run id); set when a run starts
         self.threads = threads or torch.get_num_threads()
@@ -193,7 +195,7 @@ class Runner:
     def _plan(self, spec: EvalSpec) -> tuple[DatasetSpec, ResolvedProtocol, MethodAdapter, str, list[str], str]:
         """(dataset, protocol, adapter, backbone name, train tokens, split hash) of an evaluation."""
         ds = self.dataset(spec.dataset)
-        protocol = resolve_protocol(spec.protocol, spec.preset)
+        protocol = resolve_protocol(spec.protocol, spec.preset, self.keep_weights)
         adapter = build_method(spec.method, spec.preset, components=dict(spec.components),
                                teacher_checkpoint=spec.teacher_checkpoint)
         backbone_name = backbone_for_task(adapter, protocol)
@@ -270,7 +272,7 @@ class Runner:
             raise RuntimeError(f"task {task.name!r} did not return its main score {task.score.name!r}")
         metrics = {**scores, "loss_history": state.history, "segment_starts": state.segments,
                    "train_frames": len(train), "eval_frames": len(evaluation)}
-        if card.keep_weights:  # written before the record: a kill in between rewrites the same bytes
+        if protocol.keep_weights:  # written before the record: a kill in between rewrites the same bytes
             metrics["weights"] = self._keep_weights(run_id, spec, protocol, backbone_name, model)
         return RunRecord(
             run_id=run_id, kind="evaluation", method=spec.method, checkpoint=ref.run_id if ref else None,

@@ -17,6 +17,8 @@ class ResolvedProtocol:
     preset: str
     schedule: Schedule
     task: Task
+    #: Keep the trained downstream model beside the record (the card's `keep_weights`, or asked for by the run).
+    keep_weights: bool = False
 
     @property
     def task_args(self) -> dict[str, Any]:
@@ -27,14 +29,15 @@ class ResolvedProtocol:
         c = self.card
         return {"name": c.name, "version": c.version, "freeze": c.freeze, "bn_eval": c.bn_eval,
                 "eval_split": c.eval_split, "checkpoint_rule": c.checkpoint_rule,
-                **({"keep_weights": True} if c.keep_weights else {}),  # absent when off: existing ids hold
+                **({"keep_weights": True} if self.keep_weights else {}),  # absent when off: existing ids hold
                 "schedule": self.schedule.model_dump(exclude={"task"}),
                 "task": {"name": self.task.name, **self.task_args}}
 
 
-def resolve_protocol(name: str, preset: str) -> ResolvedProtocol:
+def resolve_protocol(name: str, preset: str, keep_weights: bool = False) -> ResolvedProtocol:
     """Load the card, pick the preset's schedule and validate the task arguments (card-level `task`
-    merged with the preset's `task`) against the task's schema; errors name the card file and preset."""
+    merged with the preset's `task`) against the task's schema; errors name the card file and preset.
+    `keep_weights` keeps the trained model even where the card does not (it joins the run id)."""
     card = load_protocol_card(name)
     schedule = card.schedule(preset)
     args = {k: v for k, v in card.task.items() if k != "name"} | schedule.task
@@ -42,4 +45,4 @@ def resolve_protocol(name: str, preset: str) -> ResolvedProtocol:
     if schedule.augment and not task.augments:
         raise ConfigError(f"{card.source}: preset {preset!r}: `augment: true`, but task {task.name!r} has no "
                           "augmentation; set `augment: false`")
-    return ResolvedProtocol(card, preset, schedule, task)
+    return ResolvedProtocol(card, preset, schedule, task, card.keep_weights or keep_weights)

@@ -13,8 +13,9 @@ from bench3d.tasks import registered_tasks
 
 
 def write_comparison(store: str | Path | None, dataset: str, out_dir: Path, reference: list[str] | None = None,
-                     task: str | None = None) -> tuple[list[Path], str]:
-    """Table of the evaluation runs of `dataset` (and `task`; needed when the store holds several tasks)."""
+                     task: str | None = None, stem: str = "table") -> tuple[list[Path], str]:
+    """Table of the evaluation runs of `dataset` (and `task`; needed when the store holds several tasks),
+    written as `<stem>.md`, `.tex`, `.csv` and `<stem>_runs.csv` in `out_dir`."""
     records = [r for r in ResultsStore(store).records() if r.dataset == dataset and r.kind == "evaluation"]
     tasks = sorted({r.task for r in records})
     if not records:
@@ -31,7 +32,7 @@ def write_comparison(store: str | Path | None, dataset: str, out_dir: Path, refe
     table = build_table(summary, dataset, task, score, task_cls.reference_table if task_cls else None, reference)
     out_dir.mkdir(parents=True, exist_ok=True)
     md = table.to_markdown()
-    paths = [out_dir / "table.md", out_dir / "table.tex", out_dir / "table.csv", out_dir / "table_runs.csv"]
+    paths = [out_dir / f"{stem}.md", out_dir / f"{stem}.tex", out_dir / f"{stem}.csv", out_dir / f"{stem}_runs.csv"]
     write_text_atomic(paths[0], md)
     write_text_atomic(paths[1], table.to_latex())
     write_text_atomic(paths[2], table.to_csv())

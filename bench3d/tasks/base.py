@@ -19,8 +19,10 @@ from torch import nn
 
 from bench3d.data.reader import Reader
 from bench3d.datasets import DatasetSpec
+from bench3d.errors import ConfigError
 from bench3d.models.backbone import Backbone, Modality
 from bench3d.results.record import ScoreSpec
+from bench3d.tasks.prediction import FramePrediction
 
 
 class TaskArgs(BaseModel):
@@ -93,3 +95,8 @@ class Task(ABC, Generic[SampleT, HeadInputT]):
     def evaluate(self, model: DownstreamModel, samples: Sequence[SampleT], device: torch.device,
                  dataset: DatasetSpec) -> dict[str, Any]:
         """Metrics over all samples; must include `score.name`, plus raw counts for provenance."""
+
+    def predict(self, model: DownstreamModel, sample: SampleT, device: torch.device) -> FramePrediction:
+        """One sample's prediction as `FramePrediction` (what `bench3d show --run` draws beside the ground
+        truth). Optional: a task that does not implement it cannot be drawn."""
+        raise ConfigError(f"task {self.name!r} cannot draw its predictions (it has no `predict`)")

@@ -25,6 +25,7 @@ from bench3d.tasks.base import DownstreamModel, Task
 from bench3d.tasks.bev_inputs import BevTaskArgs, backbone_inputs, bev_stack, stack_inputs
 from bench3d.tasks.bev_seg.data import BevSample, load_samples
 from bench3d.tasks.bev_seg.head import BevHead, sigmoid_focal_loss
+from bench3d.tasks.prediction import FramePrediction
 from bench3d.tasks.registry import register_task
 
 HeadInput = dict[str, Any]
@@ -67,6 +68,15 @@ class BevSeg(Task[BevSample, HeadInput]):
     def loss(self, model: DownstreamModel, inputs: Sequence[HeadInput]) -> dict[str, torch.Tensor]:
         batch = stack_inputs(inputs)
         return {"focal": sigmoid_focal_loss(model.head(batch), batch["target"])}
+
+    def predict(self, model: DownstreamModel, sample: BevSample, device: torch.device,
+                threshold: float = 0.5) -> FramePrediction:
+        """Map masks where the class probability exceeds `threshold`, on the map-mask grid."""
+        model.eval()
+        with torch.no_grad():
+            probs = torch.sigmoid(model.head(stack_inputs(self.head_inputs(model, [sample], device, None))))[0]
+        return FramePrediction(sample.inputs.token, bev_masks=(probs > threshold).cpu().numpy(),
+                               bev_classes=BEV_CLASSES, caption=f"p > {threshold:g}")
 
     def evaluate(self, model: DownstreamModel, samples: Sequence[BevSample], device: torch.device,
                  dataset: DatasetSpec) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from pydantic import Field
 from torch import nn
 
 from bench3d.data.nuscenes.tables import split_scene_names
+from bench3d.data.frame import Box3D
 from bench3d.data.reader import Reader
 from bench3d.data.sensor_geometry import boxes_in_lidar
 from bench3d.datasets import DatasetSpec
@@ -37,6 +38,7 @@ from bench3d.tasks.bev_inputs import (BevTaskArgs, SensorInputs, backbone_inputs
                                       stack_inputs)
 from bench3d.tasks.det3d.results import to_results
 from bench3d.tasks.det3d.targets import REGRESSION, CenterTargets, decode, encode
+from bench3d.tasks.prediction import FramePrediction
 from bench3d.tasks.registry import register_task
 
 CLASSES: tuple[str, ...] = tuple(DETECTION_NAMES)
@@ -140,12 +142,23 @@ class Det3d(Task[DetSample, dict[str, Any]]):
         l1 = F.l1_loss(reg[mask], batch["regression"][mask]) if mask.any() else reg.sum() * 0
         return {"heatmap": gaussian_focal_loss(heat, batch["heatmap"]), "regression": self.args.regression_weight * l1}
 
+    @torch.no_grad()
     def detect(self, model: DownstreamModel, sample: DetSample, device: torch.device) -> list:
         """The sample's results boxes (global frame)."""
         batch = stack_inputs(self.head_inputs(model, [sample], device, None))
         heat, reg = model.head(batch)
         det = decode(self.grid, torch.sigmoid(heat[0]), reg[0], self.args.top_k, self.args.score_threshold)
         return to_results(det, sample.inputs.token, sample.inputs.lidar_to_global, CLASSES)
+
+    def predict(self, model: DownstreamModel, sample: DetSample, device: torch.device) -> FramePrediction:
+        """The decoded boxes above the score threshold, global frame."""
+        model.eval()
+        found = self.detect(model, sample, device)
+        boxes = [Box3D(token="", instance_token="", category=b.detection_name, center=np.array(b.translation),
+                       size=np.array(b.size), rotation=np.array(b.rotation), velocity=np.array([*b.velocity, 0.0]),
+                       attribute=b.attribute_name, num_lidar_pts=0) for b in found]
+        return FramePrediction(sample.inputs.token, boxes=boxes, scores=[b.detection_score for b in found],
+                               caption=f"score > {self.args.score_threshold:g}")
 
     def evaluate(self, model: DownstreamModel, samples: Sequence[DetSample], device: torch.device,
                  dataset: DatasetSpec) -> dict[str, Any]:
