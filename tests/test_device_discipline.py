@@ -15,6 +15,7 @@ import torch
 from _fake_device import FAKE_DEVICE, DeviceMixError, fake_device
 from bench3d.cards import method_names
 from bench3d.datasets import resolve_dataset
+from bench3d.harness.bev_teachers import attach_mock_teacher
 from bench3d.harness.mock import MOCK_OVERRIDES, eval_samples
 from bench3d.methods import PretrainContext, build_method
 from bench3d.tasks import registered_tasks
@@ -54,6 +55,7 @@ def test_one_pretraining_step_on_a_second_device(method: str, components: dict[s
     ctx = PretrainContext(reader=reader, sample_tokens=tokens, device=FAKE_DEVICE, seed=0)
     batch_tokens = adapter.batch_order(ctx, 0)[1]  # the second batch: LiMA has history by then
     with fake_device():
+        attach_mock_teacher(adapter, ctx)  # GeoMIM's LiDAR BEV teacher, on the device too
         backbones, heads, model, optimizer = adapter.build_training(ctx)
         adapter.on_epoch_start(ctx, 0)
         gen = torch.Generator().manual_seed(0)

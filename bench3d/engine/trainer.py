@@ -64,8 +64,10 @@ class Trainer:
         state_path: Path | None,
         train_mode: Callable[[], None] | None = None,
         parallel: Parallel | None = None,
+        clip_grad_norm: float | None = None,
     ) -> None:
         self.parallel = parallel or Parallel()
+        self.clip_grad_norm = clip_grad_norm  # max global gradient norm (None: no clipping)
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
         self.epochs = epochs
         self.state_path = state_path
@@ -135,6 +137,10 @@ class Trainer:
                         (total if self.scaler is None else self.scaler.scale(total)).backward()
                     for name, value in losses.items():
                         sums[name] = sums.get(name, 0.0) + float(value.detach()) / len(micros)
+                if self.clip_grad_norm is not None:
+                    if self.scaler is not None:  # clip true gradients, not scaled ones
+                        self.scaler.unscale_(self.optimizer)
+                    torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
                 if self.scaler is None:
                     self.optimizer.step()
                 else:  # fp16: unscaled step, skipped when gradients overflow

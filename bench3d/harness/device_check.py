@@ -21,6 +21,7 @@ from bench3d.datasets import resolve_dataset
 from bench3d.engine.device import resolve_device
 from bench3d.engine.numerics import autocast, configure_numerics, grad_scaler
 from bench3d.engine.timing import time_steps
+from bench3d.harness.bev_teachers import attach_mock_teacher
 from bench3d.harness.mock import MOCK_OVERRIDES, eval_samples
 from bench3d.harness.step_cost import measure_pretraining_step
 from bench3d.methods import PretrainContext, build_method
@@ -36,6 +37,7 @@ def _method_case(method: str, dataset: Any, device: torch.device, steps: int) ->
     adapter = build_method(method, overrides={**{k: v for k, v in MOCK_OVERRIDES.items() if k in schema.model_fields},
                                               "batch_size": 1})
     ctx = PretrainContext(reader=reader, sample_tokens=tokens, device=device, seed=0)
+    attach_mock_teacher(adapter, ctx)  # a step's mechanics, not its numbers: an untrained BEV teacher will do
     return measure_pretraining_step(adapter, ctx, steps=steps, warmup=1)
 
 

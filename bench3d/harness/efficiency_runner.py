@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from bench3d.errors import ConfigError
+from bench3d.harness.bev_teachers import build_bev_teacher, teacher_reference
 from bench3d.harness.runner import Runner
 from bench3d.harness.specs import run_id_of
 from bench3d.harness.step_cost import measure_pretraining_step
@@ -45,6 +46,11 @@ def run_efficiency(runner: Runner, method: str, frames: list[int], dataset: str 
             continue
         started, t0 = now_iso(), time.perf_counter()
         ctx = PretrainContext(reader=runner.reader(ds), sample_tokens=tokens, device=runner.device, seed=seed)
+        request = adapter.bev_teacher_request()
+        if request is not None:  # the same trained teacher as pretraining (made first if needed)
+            reference = teacher_reference(runner, request, dataset, preset, create=True)
+            assert reference is not None
+            ctx.bev_teacher = build_bev_teacher(runner, request, reference, dataset, preset)
         metrics = measure_pretraining_step(adapter, ctx, steps, warmup)
         metrics.update(frames=n_frames, cache_component=adapter.cache_component,
                        cache_on=None if cache_on is None else adapter.components[adapter.cache_component])

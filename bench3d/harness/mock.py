@@ -13,10 +13,12 @@ import numpy as np
 import torch
 
 from bench3d.datasets import resolve_dataset
+from bench3d.harness.bev_teachers import attach_mock_teacher
 from bench3d.methods import PretrainContext, build_method
 from bench3d.tasks import registered_tasks
 
-MOCK_OVERRIDES = {"epochs": 1, "max_points": 3000, "batch_size": 2}
+# Camera methods that crop read the tiny release's 56 x 100 images and crop to multiples of 32.
+MOCK_OVERRIDES = {"epochs": 1, "max_points": 3000, "batch_size": 2, "read_size": [56, 100], "crop": [32, 96]}
 
 
 def mock_run(method: str, release: Path | None = None, preset: str = "tiny") -> dict[str, Any]:
@@ -36,6 +38,7 @@ def mock_run(method: str, release: Path | None = None, preset: str = "tiny") -> 
         checkpoint = None
         if adapter.needs_pretraining:
             ctx = PretrainContext(reader=reader, sample_tokens=tokens, device=torch.device("cpu"), seed=0)
+            attach_mock_teacher(adapter, ctx, preset)
             checkpoint = Path(tmp) / "mock.pt"
             out["loss"] = adapter.pretrain(ctx, checkpoint)["final_loss"]
             if not math.isfinite(out["loss"]):

@@ -39,6 +39,7 @@ from bench3d.engine.numerics import configure_numerics, numerics
 from bench3d.engine.seeding import seed_everything
 from bench3d.errors import ConfigError, DataError
 from bench3d.harness.checkpoints import user_checkpoint, verify_checkpoint
+from bench3d.harness.bev_teachers import build_bev_teacher, teacher_reference
 from bench3d.harness.label_split import label_split
 from bench3d.harness.maintenance import check_store, repair_store
 from bench3d.harness.matrix import backbone_for_task
@@ -130,7 +131,8 @@ class Runner:
         return self.parallel.agree(self.store.has(run_id))
 
     # ---- pretraining ---------------------------------------------------------------------------------
-    def _pretraining(self, spec: PretrainSpec) -> tuple[DatasetSpec, MethodAdapter, list[str], dict[str, Any], str]:
+    def _pretraining(self, spec: PretrainSpec, create_teacher: bool = True
+                     ) -> tuple[DatasetSpec, MethodAdapter, list[str], dict[str, Any], str | None]:
         ds = self.dataset(spec.dataset)
         adapter = build_method(spec.method, spec.preset, components=dict(spec.components),
                                teacher_checkpoint=spec.teacher_checkpoint)
@@ -139,11 +141,23 @@ class Runner:
                               "run a protocol against it directly")
         tokens = self.split_tokens(ds, ds.train_split)
         resolved = spec.resolve(adapter, ds, config_hash({"tokens": tokens}), self.numerics())
+        request = adapter.bev_teacher_request()
+        if request is not None:  # the teacher's identity joins the run id; made first when `create_teacher`
+            teacher = teacher_reference(self, request, spec.dataset, spec.preset, create_teacher)
+            if teacher is None:
+                return ds, adapter, tokens, resolved, None
+            resolved["bev_teacher"] = teacher
         return ds, adapter, tokens, resolved, run_id_of(resolved)
+
+    def pretraining_id(self, spec: PretrainSpec) -> str | None:
+        """The run id of a pretraining, without making anything (None: its teacher does not exist yet)."""
+        return self._pretraining(spec, create_teacher=False)[-1]
 
     def pretrain(self, spec: PretrainSpec) -> tuple[str, Path]:
         """Run id and checkpoint of a pretraining; produced once, however many processes ask at once."""
-        ds, adapter, tokens, resolved, run_id = self._pretraining(spec)
+        ds, adapter, tokens, resolved, made = self._pretraining(spec)
+        assert made is not None  # the teacher was created
+        run_id = made
         ckpt = self.checkpoint_path(run_id)
         if self._has(run_id):
             return run_id, ckpt
@@ -154,6 +168,9 @@ class Runner:
             started, t0 = now_iso(), time.perf_counter()
             ctx = PretrainContext(reader=self.reader(ds), sample_tokens=tokens, device=self.device, seed=spec.seed,
                                   workers=self.workers, parallel=self.parallel)
+            request = adapter.bev_teacher_request()
+            if request is not None:  # `_pretraining` made it and put its identity in `resolved`
+                ctx.bev_teacher = build_bev_teacher(self, request, resolved["bev_teacher"], spec.dataset, spec.preset)
             summary = adapter.pretrain(ctx, ckpt, self._epoch_cb(run_id, adapter.config.epochs))
             earlier = summary.pop("earlier_wall_s")
             if self.parallel.is_main:
@@ -185,9 +202,10 @@ class Runner:
         if pretrain:
             run_id, path = self.pretrain(spec.pretrain_spec())
         else:
-            run_id = self._pretraining(spec.pretrain_spec())[-1]
-            if not self.store.has(run_id):
+            found = self.pretraining_id(spec.pretrain_spec())
+            if found is None or not self.store.has(found):
                 return None, None
+            run_id = found
             path = self.checkpoint_path(run_id)
         sha = self.store.read(run_id).provenance.checkpoint_sha256 or ""
         return CheckpointRef(run_id, sha, "pretraining"), path
@@ -242,7 +260,7 @@ class Runner:
                       model: torch.nn.Module) -> dict[str, str]:
         """Save the trained downstream model (protocol card `keep_weights`); its file and sha256 for the record."""
         path = self.weights_path(run_id)
-        save_atomic({"format": "bench3d-downstream-1", "run_id": run_id, "method": spec.method,
+        save_atomic({"format": "bench3d-downstream-1", "run_id": run_id, "method": spec.method, "preset": spec.preset,
                      "protocol": protocol.card.name, "task": protocol.task.name, "task_args": protocol.task_args,
                      "backbone": backbone_name, "state_dict": model.state_dict()}, path)
         return {"file": str(path.relative_to(self.store.root)), "sha256": file_sha256(path)}

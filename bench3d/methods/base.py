@@ -31,11 +31,27 @@ from bench3d.engine.trainer import Trainer, build_optimizer, build_scheduler
 from bench3d.errors import ConfigError
 from bench3d.methods.config import LidarMethodConfig, PretrainingConfig
 from bench3d.models.backbone import Backbone, BackboneConfig, build_backbone
+from bench3d.models.bev.teacher import BevTeacher
 from bench3d.models.checkpoint import load_backbone_state, save_checkpoint
 from bench3d.models.sync_bn import convert_sync_batchnorm
 from bench3d.models.teacher import ImageTeacher, build_teacher
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BevTeacherRequest:
+    """Which frozen LiDAR BEV teacher a method needs; the harness builds it (training it first if needed).
+
+    kind `lidar_det`: the suite's supervised LiDAR detector — protocol `protocol` run on the LiDAR backbone of
+    method `method` on the pretraining split with full box labels, kept with its own record; `lidar_ssl`: the
+    LiDAR backbone of self-supervised method `method`, its point features pooled into the grid; `checkpoint`:
+    a user's LiDAR BEV model at `path` (bench3d's downstream format), loaded strictly."""
+
+    kind: str
+    method: str = "random"
+    protocol: str = "det3d_teacher"
+    path: str | None = None
 
 
 @dataclass
@@ -51,6 +67,7 @@ class PretrainContext:
     disk_cache: DiskCache = field(default_factory=DiskCache)  # expensive per-sample products, shared by runs
     parallel: Parallel = field(default_factory=Parallel)  # this process's share of each step (DDP, grad-accum)
     cache_teacher: bool = False  # frozen-teacher features at pixels through `disk_cache` (the preset says)
+    bev_teacher: BevTeacher | None = None  # frozen LiDAR BEV teacher (`MethodAdapter.bev_teacher_request`)
 
 
 def pretrain_state_path(checkpoint_path: Path) -> Path:
@@ -133,6 +150,10 @@ class MethodAdapter(ABC):
              rng: torch.Generator) -> dict[str, torch.Tensor]:
         """Named losses of one batch; their sum is minimised."""
 
+    def bev_teacher_request(self) -> BevTeacherRequest | None:
+        """The frozen LiDAR BEV teacher the harness must build into `ctx.bev_teacher` (None: none)."""
+        return None
+
     def on_epoch_start(self, ctx: PretrainContext, epoch: int) -> None:
         """Reset per-epoch state (memory banks, ...)."""
 
@@ -161,7 +182,8 @@ class MethodAdapter(ABC):
         epochs = self.config.epochs
         scheduler = build_scheduler(optimizer, self.config.schedule, epochs)
         par = ctx.parallel
-        trainer = Trainer(model, optimizer, scheduler, epochs, pretrain_state_path(checkpoint_path), parallel=par)
+        trainer = Trainer(model, optimizer, scheduler, epochs, pretrain_state_path(checkpoint_path), parallel=par,
+                          clip_grad_norm=getattr(self.config, "clip_grad_norm", None))
         # Samples stream: prepared by DataLoader workers for each batch, never all held in memory. Each rank
         # loads only its own micro-batches of every step.
         dataset = KeyedDataset(ctx.sample_tokens, lambda token: self.prepare(ctx, token))
@@ -192,9 +214,10 @@ class MethodAdapter(ABC):
     def build_training(self, ctx: PretrainContext) -> tuple[nn.ModuleDict, nn.Module, nn.Module, torch.optim.Optimizer]:
         """Teacher (into ctx), backbones, pretraining heads, their container and the optimiser."""
         cfg: PretrainingConfig = self.config
-        if self.uses_teacher and ctx.teacher is None:
-            ctx.teacher = build_teacher(self.teacher_checkpoint, **cfg.teacher.model_dump()).to(ctx.device)
-        ctx.cache_teacher = cfg.cache_teacher_features
+        if self.uses_teacher:
+            if ctx.teacher is None:
+                ctx.teacher = build_teacher(self.teacher_checkpoint, **cfg.teacher.model_dump()).to(ctx.device)
+            ctx.cache_teacher = cfg.cache_teacher_features
         backbones = self.build_backbones()
         if ctx.parallel.sync_bn:  # statistics over all ranks' micro-batches (CUDA only)
             backbones = convert_sync_batchnorm(backbones)

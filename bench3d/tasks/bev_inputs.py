@@ -96,12 +96,7 @@ def backbone_inputs(backbone: Backbone, args: BevTaskArgs, inputs: Sequence[Sens
         if args.depth_oracle:
             raise ConfigError("`depth_oracle: true` lifts camera features at LiDAR depth; it has no meaning for a "
                               "LiDAR backbone (use it with camera methods)")
-        out = []
-        feats = backbone([s.points.to(device) for s in inputs])
-        for s, f in zip(inputs, feats):
-            index = grid.flat_index(s.points[:, :3].to(device))
-            out.append({"bev": pool_to_bev(f, index, grid.nx * grid.ny, mean=True).T.reshape(-1, grid.nx, grid.ny)})
-        return out
+        return [{"bev": bev} for bev in lidar_bev(backbone, grid, [s.points for s in inputs], device)]
     views = inputs[0].images.shape[0]
     maps = backbone(torch.cat([s.images for s in inputs]).to(device))
     strides = list(backbone.strides)
@@ -116,6 +111,16 @@ def backbone_inputs(backbone: Backbone, args: BevTaskArgs, inputs: Sequence[Sens
             item["depth"] = lidar_depth_onehot(s.points.to(device), s.intrinsics.to(device), s.cam_to_lidar.to(device),
                                                tuple(s.images.shape[1:3]), size, stride, depths.to(device))
         out.append(item)
+    return out
+
+
+def lidar_bev(backbone: Backbone, grid: BevGrid, points: Sequence[torch.Tensor], device: torch.device) -> list[torch.Tensor]:
+    """Per frame, a LiDAR backbone's point features averaged into the grid's cells: (C, nx, ny)."""
+    feats = backbone([p.to(device) for p in points])
+    out = []
+    for p, f in zip(points, feats):
+        index = grid.flat_index(p[:, :3].to(device))
+        out.append(pool_to_bev(f, index, grid.nx * grid.ny, mean=True).T.reshape(-1, grid.nx, grid.ny))
     return out
 
 

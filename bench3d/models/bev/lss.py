@@ -49,15 +49,23 @@ class LSSViewTransform(nn.Module):
 
     def forward(self, feats: torch.Tensor, cells: torch.Tensor, depth: torch.Tensor | None = None) -> torch.Tensor:
         """`depth` (B, V, D, h, w), when given, replaces the predicted distribution (the LiDAR-depth oracle)."""
+        b, v = feats.shape[:2]
+        predicted, context = self.lift(feats)
+        if depth is not None:
+            predicted = depth.reshape(predicted.shape).to(context.dtype)
+        return self.splat(predicted.view(b, v, *predicted.shape[1:]), context.view(b, v, *context.shape[1:]), cells)
+
+    def lift(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, V, C_in, h, w) -> depth distribution (BV, D, h, w) and context (BV, C, h, w)."""
         b, v, c_in, h, w = feats.shape
         out = self.depthnet(feats.reshape(b * v, c_in, h, w))
-        if depth is None:
-            depth = out[:, : self.num_depth].softmax(dim=1)  # (BV, D, h, w)
-        else:
-            depth = depth.reshape(b * v, self.num_depth, h, w).to(out.dtype)
-        context = out[:, self.num_depth:]  # (BV, C, h, w)
-        volume = depth.unsqueeze(2) * context.unsqueeze(1)  # (BV, D, C, h, w)
-        volume = volume.reshape(b, v, self.num_depth, self.channels, h, w).permute(0, 1, 2, 4, 5, 3)
+        return out[:, : self.num_depth].softmax(dim=1), out[:, self.num_depth:]
+
+    def splat(self, depth: torch.Tensor, context: torch.Tensor, cells: torch.Tensor) -> torch.Tensor:
+        """Depth (B, V, D, h, w) x context (B, V, C, h, w), pooled into the BEV cells (B, V, D, h, w)."""
+        b, v, _, h, w = depth.shape
+        volume = depth.unsqueeze(3) * context.unsqueeze(2)  # (B, V, D, C, h, w)
+        volume = volume.permute(0, 1, 2, 4, 5, 3)
         cells_total = self.grid.nx * self.grid.ny
         offsets = (torch.arange(b, device=cells.device) * cells_total).view(b, 1, 1, 1, 1)
         index = torch.where(cells >= 0, cells + offsets, cells).reshape(-1)

@@ -8,6 +8,12 @@ with its own LayerNorm) at strides (8, 16, 32) with channels (2C, 4C, 8C).
 
 Sizes round down: the patch embedding drops a partial last patch and patch merging drops an odd last
 row/column, so the map at stride s is (H // s, W // s).
+
+Two options serve masked image modelling (GeoMIM, MixMAE): `absolute_position` adds a learned position
+embedding after the patch embedding (bicubically resized when the token grid differs from the one it was
+made for), and `features(x, groups)` takes a group id per 1/32 cell: attention inside a window is blocked
+between tokens of different groups, so one pass encodes each group as if the others were absent (patch
+merging only ever merges tokens of one 1/32 cell, hence of one group).
 """
 
 from __future__ import annotations
@@ -38,6 +44,9 @@ class SwinConfig(BackboneConfig):
     modality = "camera"
 
     size: Literal["tiny", "paper"] = "tiny"
+    #: Learned absolute position embedding on the stride-4 token grid of `position_grid_for` (H, W) images.
+    absolute_position: bool = False
+    position_grid_for: tuple[int, int] = (96, 192)
 
 
 def window_partition(x: torch.Tensor, ws: int) -> torch.Tensor:
@@ -78,8 +87,10 @@ class WindowAttention(nn.Module):
         bias = self.relative_position_bias_table[self.relative_position_index.view(-1)]
         return bias.view(n, n, self.heads).permute(2, 0, 1)
 
-    def forward(self, x: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
-        """x: (B * nW, L, C); valid: optional (B * nW, L) bool, False for padded tokens (masked as keys)."""
+    def forward(self, x: torch.Tensor, valid: torch.Tensor | None = None,
+                groups: torch.Tensor | None = None) -> torch.Tensor:
+        """x: (B * nW, L, C); valid: optional (B * nW, L) bool, False for padded tokens (masked as keys);
+        groups: optional (B * nW, L) group ids, a query attending only to keys of its own group."""
         b, n, c = x.shape
         q, k, v = self.qkv(x).view(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
         mask = self.relative_position_bias().unsqueeze(0).to(q.dtype)  # (1, heads, L, L)
@@ -87,6 +98,12 @@ class WindowAttention(nn.Module):
             key_mask = torch.zeros(valid.shape, dtype=q.dtype, device=q.device)
             key_mask = key_mask.masked_fill(~valid, float("-inf"))
             mask = mask + key_mask[:, None, None, :]
+        if groups is not None:
+            # Padding has group -1 and blocks nothing (its keys are masked by `valid`; its queries, cropped
+            # away later, must not see only -inf, whose softmax is NaN and poisons the backward pass).
+            other = (groups[:, :, None] != groups[:, None, :]) & (groups[:, :, None] >= 0) & (groups[:, None, :] >= 0)
+            mask = mask + torch.zeros(other.shape, dtype=q.dtype, device=q.device).masked_fill(
+                other, float("-inf"))[:, None]
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         return self.proj(out.transpose(1, 2).reshape(b, n, c))
 
@@ -102,19 +119,23 @@ class SwinBlock(nn.Module):
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, groups: torch.Tensor | None = None) -> torch.Tensor:
+        """x: (B, H, W, C); groups: optional (B, H, W) int group id per token (attention stays inside a group)."""
         b, h, w, c = x.shape
         ws = self.window_size
         pad_h, pad_w = -h % ws, -w % ws
         y = self.norm1(x)
-        valid = None
+        valid, window_groups = None, None
         if pad_h or pad_w:
             y = F.pad(y, (0, 0, 0, pad_w, 0, pad_h))
             grid = F.pad(torch.ones(1, h, w, 1, dtype=torch.bool, device=x.device),
                          (0, 0, 0, pad_w, 0, pad_h), value=False)
             valid = window_partition(grid, ws).squeeze(-1).repeat(b, 1)  # (B * nW, L)
+        if groups is not None:
+            padded = F.pad(groups[..., None], (0, 0, 0, pad_w, 0, pad_h), value=-1)  # padding: masked anyway
+            window_groups = window_partition(padded, ws).squeeze(-1)
         hp, wp = h + pad_h, w + pad_w
-        y = self.attn(window_partition(y, ws), valid)
+        y = self.attn(window_partition(y, ws), valid, window_groups)
         y = window_reverse(y, ws, b, hp, wp)[:, :h, :w]
         x = x + y
         return x + self.mlp(self.norm2(x))
@@ -148,8 +169,12 @@ class SwinBackbone(CameraBackbone):
         self.strides = tuple(PATCH_SIZE * 2 ** i for i in range(1, len(depths)))
         self.patch_embed = nn.Conv2d(3, dim, kernel_size=PATCH_SIZE, stride=PATCH_SIZE)
         self.patch_norm = nn.LayerNorm(dim)
+        self.absolute_position = None
+        if config.absolute_position:
+            gh, gw = (s // PATCH_SIZE for s in config.position_grid_for)
+            self.absolute_position = nn.Parameter(torch.zeros(1, dim, gh, gw))
         self.stages = nn.ModuleList(
-            nn.Sequential(*(SwinBlock(d, h) for _ in range(n))) for d, n, h in zip(dims, depths, heads))
+            nn.ModuleList(SwinBlock(d, h) for _ in range(n)) for d, n, h in zip(dims, depths, heads))
         self.merges = nn.ModuleList(PatchMerging(d) for d in dims[:-1])
         self.out_norms = nn.ModuleList(nn.LayerNorm(d) for d in dims[1:])
         self.reset_parameters()
@@ -159,12 +184,31 @@ class SwinBackbone(CameraBackbone):
         for m in self.modules():
             if isinstance(m, WindowAttention):
                 nn.init.trunc_normal_(m.relative_position_bias_table, std=0.02)
+        if self.absolute_position is not None:
+            nn.init.trunc_normal_(self.absolute_position, std=0.02)
 
-    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        x = self.patch_norm(self.patch_embed(x).permute(0, 2, 3, 1))  # (N, H // 4, W // 4, C)
+    def features(self, x: torch.Tensor, groups: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """Maps at strides (8, 16, 32). `groups` (N, H // 32, W // 32) int: a group id per 1/32 cell
+        (images whose sides are multiples of 32); tokens attend only to tokens of their own group."""
+        x = self.patch_embed(x)  # (N, C, H // 4, W // 4)
+        if self.absolute_position is not None:
+            pos = self.absolute_position
+            if pos.shape[-2:] != x.shape[-2:]:
+                pos = F.interpolate(pos, size=x.shape[-2:], mode="bicubic", align_corners=False)
+            x = x + pos
+        x = self.patch_norm(x.permute(0, 2, 3, 1))  # (N, H // 4, W // 4, C)
+        if groups is not None and (x.shape[1] % 8 or x.shape[2] % 8 or groups.shape[-2:] != (x.shape[1] // 8,
+                                                                                            x.shape[2] // 8)):
+            raise ValueError(f"groups {tuple(groups.shape)} must give one id per 1/32 cell of images whose sides "
+                             f"are multiples of 32 (token grid {tuple(x.shape[1:3])} at stride 4)")
         outs = []
         for i, stage in enumerate(self.stages):
-            x = stage(x)
+            stage_groups = None
+            if groups is not None:  # 1/32 cell ids repeated onto this stage's grid
+                up = 2 ** (len(self.stages) - 1 - i)
+                stage_groups = groups.repeat_interleave(up, dim=1).repeat_interleave(up, dim=2)
+            for block in stage:
+                x = block(x, stage_groups)
             if i >= 1:
                 outs.append(self.out_norms[i - 1](x).permute(0, 3, 1, 2).contiguous())
             if i < len(self.merges):

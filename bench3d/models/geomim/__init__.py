@@ -1,0 +1,1 @@
+"""GeoMIM's pretraining-only modules (dropped at transfer: only the camera encoder is kept)."""
