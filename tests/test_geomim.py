@@ -157,3 +157,24 @@ def test_geomim_pretrains_through_the_runner_with_its_teacher_and_transfers_the_
             build_method("geomim").load_backbone("camera", tmp_path / "broken.pt")
         probe = runner.evaluate(EvalSpec("geomim", "bev_seg_probe", "synth", 1.0, 0, 0))
         assert probe.checkpoint == run_id and 0.0 <= probe.metrics["miou"] <= 1.0
+        # A table row made with the labelled teacher says so.
+        from bench3d.reports.comparison import write_comparison
+
+        _, markdown = write_comparison(store.root, "synth", tmp_path / "reports", task="bev_seg")
+        assert "| geomim †1 |" in markdown and "†1 geomim: pretrained against a LiDAR BEV teacher (lidar_det" in markdown
+        assert "3D boxes of the synth mini_train split" in markdown
+        # A setting (--set) joins the run id; the teacher stays the same.
+        other = PretrainSpec("geomim", "synth", settings=(("target_patch", 4),))
+        assert runner.pretraining_id(other) not in (None, run_id)
+
+
+def test_study_axes_are_validated_before_anything_runs() -> None:
+    from bench3d.errors import ConfigError
+    from bench3d.harness.ablation import axis_variants
+
+    assert axis_variants("geomim", "tiny", {"teacher": ["lidar_det", "lidar_ssl"]}) == {
+        "teacher=lidar_ssl": {"teacher": "lidar_ssl"}}  # the card's own value is the `full` variant
+    with pytest.raises(ConfigError, match="no setting 'teachr'"):
+        axis_variants("geomim", "tiny", {"teachr": ["lidar_ssl"]})
+    with pytest.raises(ConfigError, match="teacher"):
+        axis_variants("geomim", "tiny", {"teacher": ["lidar_magic"]})

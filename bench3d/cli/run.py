@@ -23,6 +23,23 @@ def _components(values: list[str] | None) -> dict[str, bool]:
     return out
 
 
+def _settings(values: list[str] | None) -> dict[str, object]:
+    """KEY=VALUE pairs (VALUE read as YAML: numbers, booleans, lists) -> method-config overrides."""
+    import yaml
+
+    out: dict[str, object] = {}
+    for v in values or []:
+        key, sep, raw = v.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"{v!r}: use KEY=VALUE, e.g. teacher=lidar_ssl", param_hint="--set")
+        out[key] = yaml.safe_load(raw)
+    return out
+
+
+SET = typer.Option(None, "--set", help="Method-config value replacing the card preset's: KEY=VALUE (repeatable; "
+                                       "joins the run id), e.g. --set teacher=lidar_ssl.")
+
+
 def pretrain(
     method: str = typer.Option(..., help="Method name (bench3d list)."),
     dataset: str = typer.Option("synth", help="Dataset name (bench3d list)."),
@@ -31,7 +48,9 @@ def pretrain(
     pretrain_seed: list[int] = typer.Option([0], callback=non_negative,
                                             help="Pretraining seed(s) (repeatable); one checkpoint each."),
     component: list[str] = typer.Option(None, help="Ablation: NAME=on|off (repeatable)."),
-    teacher_checkpoint: Path = typer.Option(None, help="2D teacher weights (ViT, DINOv2 layout)."),
+    setting: list[str] = SET,
+    teacher_checkpoint: Path = typer.Option(None, help="Teacher weights: a ViT (DINOv2 layout) for the 2D "
+                                                       "teacher, or a LiDAR BEV model for GeoMIM's `checkpoint` teacher."),
     results: Path = typer.Option(None, help="Results store (default: results/)."),
     device: str = typer.Option("cpu"),
     amp: str = AMP,
@@ -50,7 +69,8 @@ def pretrain(
                         sync_bn=sync_bn)
         for seed in pretrain_seed:
             spec = PretrainSpec(method, dataset, preset, seed, tuple(sorted(_components(component).items())),
-                                str(teacher_checkpoint) if teacher_checkpoint else None)
+                                str(teacher_checkpoint) if teacher_checkpoint else None,
+                                tuple(sorted(_settings(setting).items())))
             run_id, ckpt = runner.pretrain(spec)
             if runner.parallel.is_main:
                 console.print(f"pretraining run [bold]{run_id}[/] (pretraining seed {seed}): checkpoint {ckpt}")
@@ -70,6 +90,7 @@ def run(
                                             help="Pretraining seeds; for random init, its init seed "
                                                  "(default: the card's `pretrain_seeds`)."),
     component: list[str] = typer.Option(None, help="Ablation: NAME=on|off (repeatable)."),
+    setting: list[str] = SET,
     teacher_checkpoint: Path = typer.Option(None),
     checkpoint: Path = typer.Option(None, help="Evaluate this checkpoint file instead of the suite's own "
                                                "pretraining (matched to its pretraining record by sha256)."),
@@ -99,7 +120,7 @@ def run(
                           seeds=seed or None, pretrain_seeds=pretrain_seed or None, components=_components(component),
                           teacher_checkpoint=str(teacher_checkpoint) if teacher_checkpoint else None,
                           checkpoint=str(checkpoint) if checkpoint else None,
-                          unrecorded_checkpoint=unrecorded_checkpoint)
+                          unrecorded_checkpoint=unrecorded_checkpoint, settings=_settings(setting))
     console.print(f"{len(specs)} run(s)")
     if executor is not None:
         _submit(specs, executor, jobs, partition, gpus_per_job, timeout_min, results, device, dataroot, amp, workers,

@@ -25,13 +25,16 @@ def efficiency(
     steps: int = typer.Option(10, min=1, help="Timed steps per setting (median reported)."),
     warmup: int = typer.Option(3, min=0),
     no_bank_comparison: bool = typer.Option(False, help="Skip the memory-bank-off settings."),
+    component: str = typer.Option(None, help="Compare this component on and off (default: the method's cache "
+                                             "component, e.g. LiMA's memory_bank)."),
     results: Path = typer.Option(None),
     reports: Path = typer.Option(None, "--reports", help="Report folder (default: $BENCH3D_REPORTS, else reports/ next to the results store)."),
     device: str = typer.Option("cpu"),
     amp: str = AMP,
     workers: int = WORKERS,
 ) -> None:
-    """Pretraining step time and peak memory vs number of frames (with and without the method's cache)."""
+    """Pretraining step time and peak memory vs number of frames, with a component on and off (default: the
+    method's cache); the report gives each on/off time ratio."""
     check_names([method], [], dataset)
     from bench3d.harness.efficiency_runner import run_efficiency
     from bench3d.harness.runner import Runner
@@ -43,7 +46,8 @@ def efficiency(
     except ValueError:
         raise typer.BadParameter(f"{frames!r}: give integers like 1,2,4,6,8", param_hint="--frames") from None
     runner = Runner(ResultsStore(results), device, dataroot, amp=amp, workers=workers)
-    records = run_efficiency(runner, method, counts, dataset, preset, steps, warmup, not no_bank_comparison)
+    records = run_efficiency(runner, method, counts, dataset, preset, steps, warmup, not no_bank_comparison,
+                             component=component)
     paths, _ = write_efficiency_report(records, reports or reports_dir(runner.store.root))
     console.print(Markdown(paths[1].read_text()))
     console.print("wrote " + ", ".join(str(p) for p in paths))
@@ -58,7 +62,9 @@ def ablate(
     seed: list[int] = typer.Option(None, callback=non_negative, help="Seeds (default: the protocol card's)."),
     pretrain_seed: list[int] = typer.Option(None, callback=non_negative,
                                             help="Pretraining seeds (default: the protocol card's)."),
-    variant: list[str] = typer.Option(None, help="Only these variants (full, -<component>)."),
+    variant: list[str] = typer.Option(None, help="Only these variants (full, -<component>, <key>=<value>)."),
+    axis: list[str] = typer.Option(None, help="Study axis: KEY=V1,V2 adds a variant per value of a method setting "
+                                              "(e.g. teacher=lidar_det,lidar_ssl); repeatable."),
     results: Path = typer.Option(None),
     reports: Path = typer.Option(None, "--reports", help="Report folder (default: $BENCH3D_REPORTS, else reports/ next to the results store)."),
     device: str = typer.Option("cpu"),
@@ -75,10 +81,22 @@ def ablate(
     with epoch_progress() as on_epoch:
         runner = Runner(ResultsStore(results), device, dataroot, on_epoch, amp, workers)
         records = run_ablation(runner, method, protocol, dataset, preset, seed or None, variant or None,
-                               pretrain_seed or None)
+                               pretrain_seed or None, _axes(axis))
     paths, text = write_ablation_report(records, method, protocol, reports or reports_dir(runner.store.root))
     console.print(Markdown(text))
     console.print("wrote " + ", ".join(str(p) for p in paths))
+
+
+def _axes(values: list[str] | None) -> dict[str, list[object]]:
+    import yaml
+
+    out: dict[str, list[object]] = {}
+    for v in values or []:
+        key, sep, raw = v.partition("=")
+        if not sep or not key or not raw:
+            raise typer.BadParameter(f"{v!r}: use KEY=V1,V2", param_hint="--axis")
+        out[key] = [yaml.safe_load(x) for x in raw.split(",")]
+    return out
 
 
 def register(app: typer.Typer) -> None:

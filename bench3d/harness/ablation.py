@@ -1,8 +1,10 @@
-"""Ablations: a protocol run with each declared component of a method switched off in turn."""
+"""Ablations: a protocol run with each declared component of a method switched off in turn, and optional
+study axes — a method-config key set to other values (e.g. GeoMIM's `teacher`), each a variant `key=value`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from bench3d.errors import ConfigError
 from bench3d.harness.matrix import expand_matrix
@@ -23,19 +25,37 @@ def ablation_variants(method: str, preset: str = "tiny") -> dict[str, dict[str, 
     return variants
 
 
+def axis_variants(method: str, preset: str, axes: dict[str, Sequence[Any]]) -> dict[str, dict[str, Any]]:
+    """'<key>=<value>' -> the settings of that variant (every component on), for values other than the card's."""
+    adapter = build_method(method, preset)
+    out = {}
+    for key, values in axes.items():
+        if key not in type(adapter.config).model_fields:
+            raise ConfigError(f"method {method!r} has no setting {key!r}; its settings: "
+                              f"{sorted(type(adapter.config).model_fields)}")
+        for value in values:
+            if value != getattr(adapter.config, key):
+                build_method(method, preset, overrides={key: value})  # a bad value fails before anything runs
+                out[f"{key}={value}"] = {key: value}
+    return out
+
+
 def run_ablation(runner: Runner, method: str, protocol: str = "linear_probe", dataset: str = "synth",
                  preset: str = "tiny", seeds: Sequence[int] | None = None,
                  variants: Sequence[str] | None = None,
-                 pretrain_seeds: Sequence[int] | None = None) -> dict[str, list[RunRecord]]:
+                 pretrain_seeds: Sequence[int] | None = None,
+                 axes: dict[str, Sequence[Any]] | None = None) -> dict[str, list[RunRecord]]:
     """Records per variant (every variant pretrains its own checkpoint; same seeds for all)."""
     all_variants = ablation_variants(method, preset)
-    chosen = list(variants) if variants else list(all_variants)
-    unknown = sorted(set(chosen) - set(all_variants))
+    settings = axis_variants(method, preset, axes or {})
+    known = list(all_variants) + list(settings)
+    chosen = list(variants) if variants else known
+    unknown = sorted(set(chosen) - set(known))
     if unknown:
-        raise ConfigError(f"unknown ablation variant(s) {unknown}; known: {sorted(all_variants)}")
+        raise ConfigError(f"unknown ablation variant(s) {unknown}; known: {sorted(known)}")
     out: dict[str, list[RunRecord]] = {}
     for name in chosen:
         specs = expand_matrix([method], [protocol], dataset, preset, seeds=seeds, pretrain_seeds=pretrain_seeds,
-                              components=all_variants[name])
+                              components=all_variants.get(name, all_variants[FULL]), settings=settings.get(name))
         out[name] = [runner.evaluate(spec) for spec in specs]
     return out

@@ -114,6 +114,8 @@ def build_bev_teacher(runner: Runner, request: BevTeacherRequest, reference: dic
         raise DataError(path, "the teacher's weights differ from the sha256 its record holds",
                         "delete the file and its run record, then rerun")
     saved = torch.load(path, map_location="cpu", weights_only=False)
+    if reference["kind"] == "lidar_det":  # the run record says which preset made it (older files lack the key)
+        saved.setdefault("preset", runner.store.read(reference["run_id"]).preset)
     if saved.get("backbone") != "lidar" or "preset" not in saved:
         raise DataError(path, "is not a LiDAR BEV model in bench3d's downstream format (bench3d-downstream-1 with "
                               "a `lidar` backbone and its preset)", "keep one with `bench3d run --keep-weights`")

@@ -17,23 +17,37 @@ PROTOCOL = "efficiency"
 PROTOCOL_VERSION = "1.0"
 
 
-def efficiency_settings(method: str, frames: list[int], compare_cache: bool, preset: str) -> list[tuple[int, bool | None]]:
-    """(frames, cache component on/off or None) per setting, from the adapter's declared knobs."""
+def compared_component(method: str, preset: str, component: str | None) -> str | None:
+    """The component switched on and off: `component`, else the adapter's cache component (or None)."""
+    adapter = build_method(method, preset)
+    if component is not None and component not in adapter.components:
+        raise ConfigError(f"method {method!r} has no component {component!r}; declared: {sorted(adapter.components)}")
+    return component or adapter.cache_component
+
+
+def efficiency_settings(method: str, frames: list[int], compare_cache: bool, preset: str,
+                        component: str | None = None) -> list[tuple[int, bool | None]]:
+    """(frames, compared component on/off or None) per setting, from the adapter's declared knobs."""
     adapter = build_method(method, preset)
     if adapter.frames_knob is None and any(f != 1 for f in frames):
         raise ConfigError(f"method {method!r} is single-frame (its adapter declares no frames knob); use --frames 1")
-    states: list[bool | None] = [True, False] if compare_cache and adapter.cache_component else [None]
+    compared = compared_component(method, preset, component)
+    states: list[bool | None] = [True, False] if compare_cache and compared else [None]
     return [(f, state) for f in frames for state in states]
 
 
 def run_efficiency(runner: Runner, method: str, frames: list[int], dataset: str = "synth", preset: str = "tiny",
-                   steps: int = 10, warmup: int = 3, compare_bank: bool = True, seed: int = 0) -> list[RunRecord]:
+                   steps: int = 10, warmup: int = 3, compare_bank: bool = True, seed: int = 0,
+                   component: str | None = None) -> list[RunRecord]:
+    """Step time and peak memory per setting; with a compared component (`component`, else the adapter's cache
+    component) each setting runs with it on and off, side by side in one run."""
     ds = runner.dataset(dataset)
     tokens = runner.split_tokens(ds, ds.train_split)
     records = []
     knobs = build_method(method, preset)
-    for n_frames, cache_on in efficiency_settings(method, frames, compare_bank, preset):
-        components = {} if cache_on is None else {knobs.cache_component: cache_on}
+    compared = compared_component(method, preset, component)
+    for n_frames, cache_on in efficiency_settings(method, frames, compare_bank, preset, component):
+        components = {} if cache_on is None else {compared: cache_on}
         overrides = {knobs.frames_knob: n_frames} if knobs.frames_knob else {}
         adapter = build_method(method, preset, components=components, overrides=overrides)
         resolved = {"kind": "efficiency", "protocol": {"name": PROTOCOL, "version": PROTOCOL_VERSION},
@@ -52,8 +66,8 @@ def run_efficiency(runner: Runner, method: str, frames: list[int], dataset: str 
             assert reference is not None
             ctx.bev_teacher = build_bev_teacher(runner, request, reference, dataset, preset)
         metrics = measure_pretraining_step(adapter, ctx, steps, warmup)
-        metrics.update(frames=n_frames, cache_component=adapter.cache_component,
-                       cache_on=None if cache_on is None else adapter.components[adapter.cache_component])
+        metrics.update(frames=n_frames, cache_component=compared,
+                       cache_on=None if cache_on is None else adapter.components[compared])
         record = RunRecord(
             run_id=run_id, kind="efficiency", method=method, checkpoint=None, protocol=PROTOCOL,
             protocol_version=PROTOCOL_VERSION, dataset=ds.name, task="pretraining_cost", seed=seed, preset=preset,

@@ -5,6 +5,7 @@ before anything runs."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from bench3d.cards import method_names
 from bench3d.errors import ConfigError, UnknownNameError
@@ -27,7 +28,8 @@ def expand_matrix(methods: Sequence[str], protocols: Sequence[str], dataset: str
                   fractions: Sequence[float] | None = None, draws: Sequence[int] | None = None,
                   seeds: Sequence[int] | None = None, pretrain_seeds: Sequence[int] | None = None,
                   components: dict[str, bool] | None = None, teacher_checkpoint: str | None = None,
-                  checkpoint: str | None = None, unrecorded_checkpoint: bool = False) -> list[EvalSpec]:
+                  checkpoint: str | None = None, unrecorded_checkpoint: bool = False,
+                  settings: dict[str, Any] | None = None) -> list[EvalSpec]:
     known = method_names()
     for method in methods:
         if method not in known:
@@ -36,16 +38,19 @@ def expand_matrix(methods: Sequence[str], protocols: Sequence[str], dataset: str
         raise ConfigError(f"--checkpoint names one method's checkpoint; got methods {list(methods)}")
     specs = []
     comps = tuple(sorted((components or {}).items()))
+    sets = tuple(sorted((settings or {}).items()))
     for protocol in protocols:
         resolved = resolve_protocol(protocol, preset)
         card = resolved.card
         for method in methods:
-            backbone_for_task(build_method(method, preset, components=components or None), resolved)
+            # Building the adapter validates components and settings against the card before anything runs.
+            backbone_for_task(build_method(method, preset, components=components or None,
+                                           overrides=settings or None), resolved)
             for pretrain_seed in pretrain_seeds or card.pretrain_seeds:
                 for fraction in fractions or card.fractions:
                     for draw in draws if draws is not None else card.draws:
                         for seed in seeds if seeds is not None else card.seeds:
                             specs.append(EvalSpec(method, protocol, dataset, float(fraction), int(draw), int(seed),
                                                   preset, int(pretrain_seed), comps, teacher_checkpoint,
-                                                  checkpoint, unrecorded_checkpoint))
+                                                  checkpoint, unrecorded_checkpoint, sets))
     return specs

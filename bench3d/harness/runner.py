@@ -135,7 +135,7 @@ class Runner:
                      ) -> tuple[DatasetSpec, MethodAdapter, list[str], dict[str, Any], str | None]:
         ds = self.dataset(spec.dataset)
         adapter = build_method(spec.method, spec.preset, components=dict(spec.components),
-                               teacher_checkpoint=spec.teacher_checkpoint)
+                               teacher_checkpoint=spec.teacher_checkpoint, overrides=dict(spec.settings) or None)
         if not adapter.needs_pretraining:
             raise ConfigError(f"method {spec.method!r} has no pretraining (its card says `pretrains: []`); "
                               "run a protocol against it directly")
@@ -215,7 +215,7 @@ class Runner:
         ds = self.dataset(spec.dataset)
         protocol = resolve_protocol(spec.protocol, spec.preset, self.keep_weights)
         adapter = build_method(spec.method, spec.preset, components=dict(spec.components),
-                               teacher_checkpoint=spec.teacher_checkpoint)
+                               teacher_checkpoint=spec.teacher_checkpoint, overrides=dict(spec.settings) or None)
         backbone_name = backbone_for_task(adapter, protocol)
         train_tokens, split_hash = label_split(self.reader(ds), ds, spec.fraction, spec.draw)
         return ds, protocol, adapter, backbone_name, train_tokens, split_hash

@@ -25,6 +25,9 @@ class PretrainSpec:
     seed: int = 0
     components: tuple[tuple[str, bool], ...] = ()
     teacher_checkpoint: str | None = None
+    #: Method-config values that replace the card preset's (`--set KEY=VALUE`); they join the run id through the
+    #: resolved config.
+    settings: tuple[tuple[str, Any], ...] = ()
 
     def resolve(self, adapter: MethodAdapter, dataset: DatasetSpec, split_hash: str,
                 numerics: dict[str, Any]) -> dict[str, Any]:
@@ -59,10 +62,11 @@ class EvalSpec:
     teacher_checkpoint: str | None = None
     checkpoint: str | None = None  # a user's checkpoint file instead of the suite's own pretraining
     unrecorded_checkpoint: bool = False  # allow `checkpoint` without a pretraining record in the store
+    settings: tuple[tuple[str, Any], ...] = ()  # method-config overrides, as PretrainSpec's
 
     def pretrain_spec(self) -> PretrainSpec:
         return PretrainSpec(self.method, self.dataset, self.preset, self.pretrain_seed, self.components,
-                            self.teacher_checkpoint)
+                            self.teacher_checkpoint, self.settings)
 
     def resolve(self, adapter: MethodAdapter, protocol: ResolvedProtocol, dataset: DatasetSpec,
                 checkpoint: CheckpointRef | None, split_hash: str, backbone: str,

@@ -1,5 +1,7 @@
 """Camera baselines without pretraining: the EfficientNet-Lite0 encoder with seeded random weights
-(`random_camera`) or with the real ImageNet weights that ship inside a dependency (`imagenet`)."""
+(`random_camera`) or with the real ImageNet weights that ship inside a dependency (`imagenet`); and the
+random init of GeoMIM's encoder, the no-shift Swin with absolute positions (`random_swin`), the floor a
+GeoMIM row is compared to with the same architecture."""
 
 from __future__ import annotations
 
@@ -15,13 +17,16 @@ from bench3d.methods.registry import register
 from bench3d.models.backbone import BackboneConfig
 import bench3d.models.camera  # noqa: F401  (registers every camera encoder)
 from bench3d.models.camera.efficientnet_lite import EfficientNetLiteConfig
+from bench3d.models.camera.swin import SwinConfig
 
 
 class CameraInitConfig(Settings):
-    """Which camera encoder and which weights it starts from."""
+    """Which camera encoder and which weights it starts from (`swin`: random weights only)."""
 
-    encoder: Literal["efficientnet_lite0"] = "efficientnet_lite0"
+    encoder: Literal["efficientnet_lite0", "swin"] = "efficientnet_lite0"
     weights: Literal["random", "imagenet"]
+    size: Literal["tiny", "paper"] = "tiny"  # swin: its size
+    position_grid_for: tuple[int, int] = (96, 192)  # swin: the image size its position embedding is made for
 
 
 class CameraInit(MethodAdapter):
@@ -33,7 +38,12 @@ class CameraInit(MethodAdapter):
     uses_teacher = False
 
     def backbone_configs(self) -> dict[str, BackboneConfig]:
-        return {"camera": EfficientNetLiteConfig(weights=self.config.weights)}
+        c = self.config
+        if c.encoder == "swin":
+            if c.weights != "random":
+                raise ConfigError(f"{self.card.source}: the swin encoder has no packaged {c.weights} weights")
+            return {"camera": SwinConfig(size=c.size, absolute_position=True, position_grid_for=c.position_grid_for)}
+        return {"camera": EfficientNetLiteConfig(weights=c.weights)}
 
     def prepare(self, ctx: PretrainContext, sample_token: str) -> Any:
         raise ConfigError(f"method {self.card.name!r} has no pretraining")
@@ -55,3 +65,10 @@ class ImageNetCamera(CameraInit):
     """The camera encoder with real ImageNet-1k weights (EfficientNet-Lite0, packaged)."""
 
     name = "imagenet"
+
+
+@register
+class RandomSwin(CameraInit):
+    """GeoMIM's encoder architecture with seeded random weights."""
+
+    name = "random_swin"

@@ -55,7 +55,9 @@ class GeoMIMConfig(Settings):
     target_patch: PositiveInt  # BEV cells per side of a target-normalisation patch
     depth_weight: float = Field(0.01, ge=0)
     teacher: Literal["lidar_det", "lidar_ssl", "checkpoint"] = "lidar_det"
-    teacher_method: str = "random"  # lidar_det: whose LiDAR backbone the detector trains; lidar_ssl: the SSL method
+    # lidar_det: whose LiDAR backbone the detector trains (default random init); lidar_ssl: the LiDAR SSL method
+    # whose checkpoint is the teacher (default scalr).
+    teacher_method: str | None = None
     max_points: int | None = Field(None, gt=0)  # LiDAR points per frame (teacher input and depth target)
     epochs: PositiveInt
     batch_size: PositiveInt
@@ -108,9 +110,9 @@ class GeoMIM(MethodAdapter):
     def bev_teacher_request(self) -> BevTeacherRequest:
         c = self.config
         if c.teacher == "lidar_det":
-            return BevTeacherRequest("lidar_det", method=c.teacher_method, protocol="det3d_teacher")
+            return BevTeacherRequest("lidar_det", method=c.teacher_method or "random", protocol="det3d_teacher")
         if c.teacher == "lidar_ssl":
-            return BevTeacherRequest("lidar_ssl", method=c.teacher_method)
+            return BevTeacherRequest("lidar_ssl", method=c.teacher_method or "scalr")
         return BevTeacherRequest("checkpoint", path=self.teacher_checkpoint)
 
     # ---- modules ------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ def write_comparison(store: str | Path | None, dataset: str, out_dir: Path, refe
     summary = summarise_runs(records_to_frame(records), score.name)
     task_cls = registered_tasks().get(task)
     table = build_table(summary, dataset, task, score, task_cls.reference_table if task_cls else None, reference)
+    table.notes = teacher_notes(ResultsStore(store), records)
     out_dir.mkdir(parents=True, exist_ok=True)
     md = table.to_markdown()
     paths = [out_dir / f"{stem}.md", out_dir / f"{stem}.tex", out_dir / f"{stem}.csv", out_dir / f"{stem}_runs.csv"]
@@ -38,3 +39,18 @@ def write_comparison(store: str | Path | None, dataset: str, out_dir: Path, refe
     write_text_atomic(paths[2], table.to_csv())
     write_text_atomic(paths[3], summary.to_csv(index=False))  # which run ids make each cell
     return paths, md
+
+
+def teacher_notes(store: ResultsStore, records: list) -> dict[str, str]:
+    """Per method, what its pretraining's LiDAR BEV teacher (GeoMIM's) was trained with, when a row's
+    checkpoint came from such a pretraining: a table must say that the row's camera pretraining used labels."""
+    notes: dict[str, set[str]] = {}
+    for r in records:
+        if not r.checkpoint or not store.has(r.checkpoint):
+            continue
+        teacher = store.read(r.checkpoint).provenance.resolved_config.get("bev_teacher")
+        if teacher:
+            notes.setdefault(r.method, set()).add(
+                f"pretrained against a LiDAR BEV teacher ({teacher['kind']}, run {teacher['run_id'] or teacher.get('file')}) "
+                f"trained with labels: {teacher['labels']}")
+    return {m: "; ".join(sorted(v)) for m, v in sorted(notes.items())}

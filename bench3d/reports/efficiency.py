@@ -33,6 +33,12 @@ def efficiency_frame(records: list[RunRecord]) -> pd.DataFrame:
         row.step_time_s / base.get((row.method, row.cache), float("nan")) if row.status == "ok" else float("nan")
         for row in df.itertuples()
     ]
+    # The compared component's cost: time with it on over time with it off, same method and frames.
+    times = {(row.method, row.frames, row.cache): row.step_time_s for row in df.itertuples()}
+    df["time_on_vs_off"] = [
+        row.step_time_s / times.get((row.method, row.frames, row.cache[:-3] + " off"), float("nan"))
+        if row.cache.endswith(" on") and row.status == "ok" else float("nan") for row in df.itertuples()
+    ]
     return df
 
 
@@ -71,11 +77,14 @@ def write_efficiency_report(records: list[RunRecord], out_dir: Path) -> tuple[li
     png, md, csv = out_dir / "efficiency.png", out_dir / "efficiency.md", out_dir / "efficiency.csv"
     fig.savefig(png, dpi=110)
     plt.close(fig)
-    cols = ["method", "cache", "frames", "status", "step_time_s", "time_vs_1_frame", "peak_memory_mb", "device"]
+    cols = ["method", "cache", "frames", "status", "step_time_s", "time_vs_1_frame", "time_on_vs_off", "peak_memory_mb",
+            "device"]
     lines = ["**Pretraining cost per step (measured here)**", "",
              "Median step time over the timed steps (data preloaded; GPU synchronised). Peak memory: CUDA "
              "max allocated on a GPU; on CPU the process's peak RSS during the step (it includes the process's "
-             "resident baseline). `time_vs_1_frame` divides by the 1-frame time of the same cache setting.", "", "| " + " | ".join(cols) + " |",
+             "resident baseline). `time_vs_1_frame` divides by the 1-frame time of the same cache setting; "
+             "`time_on_vs_off` divides the time with the compared component on by the time with it off (same frames, "
+             "same run).", "", "| " + " | ".join(cols) + " |",
              "|" + "---|" * len(cols)]
     for row in df[cols].itertuples(index=False):
         lines.append("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row) + " |")

@@ -9,7 +9,7 @@ to the run ids in the summary.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 
 import pandas as pd
@@ -39,6 +39,15 @@ class ComparisonTable:
     dataset: str
     task: str
     score: ScoreSpec
+    #: method -> what its rows must say beside them (e.g. that its pretraining teacher used labels)
+    notes: dict[str, str] = field(default_factory=dict)
+
+    def _label(self, method: str) -> str:
+        marks = list(self.notes)
+        return f"{method} †{marks.index(method) + 1}" if method in self.notes else str(method)
+
+    def _note_lines(self) -> list[str]:
+        return [f"†{k + 1} {m}: {text}" for k, (m, text) in enumerate(self.notes.items())]
 
     def _cell(self, value: tuple[float, float, int] | float) -> str:
         if isinstance(value, tuple):
@@ -70,7 +79,9 @@ class ComparisonTable:
                 text = self._cell(row[c])
                 text = f"**{text}**" if best.get(c) == method else text
                 cells.append(text if row[c][2] == 0 else f"{text} ({row[c][2]})")
-            lines.append(f"| {method} | " + " | ".join(cells) + " |")
+            lines.append(f"| {self._label(method)} | " + " | ".join(cells) + " |")
+        if self.notes:
+            lines += [""] + [line + "  " for line in self._note_lines()]
         if not self.reference.empty:
             lines += ["", "*Published reference (nuScenes val, from the papers; not measured here):*", "",
                       "| method | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
@@ -88,12 +99,13 @@ class ComparisonTable:
             for c in cols:
                 text = self._cell(row[c]).replace("±", r"$\pm$")
                 cells.append(rf"\textbf{{{text}}}" if best.get(c) == method else text)
-            out.append(f"{method} & " + " & ".join(cells) + r" \\")
+            out.append(f"{self._label(method)} & " + " & ".join(cells) + r" \\")
         if not self.reference.empty:
             out += [r"\midrule", r"\multicolumn{" + str(len(cols) + 1) + r"}{l}{\textit{Published (reference, not measured here)}} \\"]
             for method, row in self.reference.iterrows():
                 out.append(f"{method} & " + " & ".join(self._cell(row.get(c, math.nan)) for c in cols) + r" \\")
         out += [r"\bottomrule", r"\end{tabular}"]
+        out += [f"% {line}" for line in self._note_lines()]
         return "\n".join(out) + "\n"
 
     def to_csv(self) -> str:
@@ -101,7 +113,8 @@ class ComparisonTable:
         for method, row in self.measured.iterrows():
             for col in self.measured.columns:
                 mean, ci, n = row[col] if isinstance(row[col], tuple) else (math.nan, math.nan, 0)
-                rows.append({"source": "measured", "method": method, "column": col, "mean": mean, "ci95": ci, "n": n})
+                rows.append({"source": "measured", "method": method, "column": col, "mean": mean, "ci95": ci, "n": n,
+                             "note": self.notes.get(str(method), "")})
         for method, row in self.reference.iterrows():
             for col in self.reference.columns:
                 rows.append({"source": "published", "method": method, "column": col, "mean": row[col], "ci95": math.nan, "n": math.nan})
