@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from bench3d.errors import ConfigError, DataError
+from bench3d.harness.predictions import load_downstream_model
 from bench3d.methods import build_method
 from bench3d.methods.base import BevTeacherRequest
-from bench3d.models.backbone import Backbone, build_backbone
+from bench3d.models.backbone import Backbone
 from bench3d.models.bev.grid import BevGrid
 from bench3d.protocols import resolve_protocol
 from bench3d.results.provenance import file_sha256
-from bench3d.tasks import build_task
 from bench3d.tasks.bev_inputs import BevTaskArgs, lidar_bev
 
 if TYPE_CHECKING:
@@ -113,21 +113,14 @@ def build_bev_teacher(runner: Runner, request: BevTeacherRequest, reference: dic
     if file_sha256(path) != reference["sha256"]:
         raise DataError(path, "the teacher's weights differ from the sha256 its record holds",
                         "delete the file and its run record, then rerun")
-    saved = torch.load(path, map_location="cpu", weights_only=False)
-    if reference["kind"] == "lidar_det":  # the run record says which preset made it (older files lack the key)
-        saved.setdefault("preset", runner.store.read(reference["run_id"]).preset)
-    if saved.get("backbone") != "lidar" or "preset" not in saved:
-        raise DataError(path, "is not a LiDAR BEV model in bench3d's downstream format (bench3d-downstream-1 with "
-                              "a `lidar` backbone and its preset)", "keep one with `bench3d run --keep-weights`")
-    task = build_task(saved["task"], saved["task_args"], f"{path}: task_args")
+    # The run record says which preset made a lidar_det teacher (older files lack the key).
+    preset_of = runner.store.read(reference["run_id"]).preset if reference["kind"] == "lidar_det" else None
+    task, model, saved = load_downstream_model(path, runner.dataset(dataset), preset_of)
     args = task.args
-    if not isinstance(args, BevTaskArgs):
-        raise DataError(path, f"task {saved['task']!r} is not a BEV task", "use a det3d or bev_seg model")
-    adapter = build_method(saved["method"], saved["preset"])
-    backbone = build_backbone(adapter.backbone_configs()["lidar"])
-    model = task.build_model(backbone, runner.dataset(dataset))
-    model.load_state_dict(saved["state_dict"], strict=True)
-    model = model.to(device).eval()
+    if saved.get("backbone") != "lidar" or not isinstance(args, BevTaskArgs):
+        raise DataError(path, "is not a LiDAR BEV model in bench3d's downstream format (a det3d or bev_seg model "
+                              "with a `lidar` backbone)", "keep one with `bench3d run --keep-weights`")
+    model = model.to(device)
     stack = model.head.stack
     return LidarBevTeacher(model.backbone, args.grid(), stack.out_channels, f"{reference['kind']}:{reference['sha256']}",
                            reference["labels"], source, encoder=stack.bev, device=device)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -46,17 +47,29 @@ def load_kept_model(store: ResultsStore, run_id: str, dataset: DatasetSpec) -> K
     if file_sha256(path) != weights["sha256"]:
         raise DataError(path, "sha256 differs from the one its run record holds (the file was changed)",
                         "delete it and rerun the run with --keep-weights")
+    components = record.provenance.resolved_config["method"].get("components") or None
+    task, model, _ = load_downstream_model(path, dataset, record.preset, components)
+    return KeptModel(record, task, model)
+
+
+def load_downstream_model(path: Path, dataset: DatasetSpec, preset: str | None = None,
+                          components: dict[str, bool] | None = None) -> tuple[Task, DownstreamModel, dict[str, Any]]:
+    """A model saved in bench3d's downstream format (`weights/<run id>.pt`): the task from its saved arguments,
+    the architecture from its method's backbone config, the weights loaded strictly; in eval mode. `preset`
+    is the file's own unless given (older files lack it)."""
     saved = torch.load(path, map_location="cpu", weights_only=False)
+    preset = saved.get("preset", preset)
+    if preset is None:
+        raise DataError(path, "names no preset (a file from an older bench3d)", "keep it again with --keep-weights")
     task = build_task(saved["task"], saved["task_args"], f"{path}: task_args")
-    method = record.provenance.resolved_config["method"]
-    adapter = build_method(record.method, record.preset, components=method.get("components") or None)
+    adapter = build_method(saved["method"], preset, components=components)
     configs = adapter.backbone_configs()
     if saved["backbone"] not in configs:
-        raise DataError(path, f"names backbone {saved['backbone']!r}, which method {record.method!r} does not "
+        raise DataError(path, f"names backbone {saved['backbone']!r}, which method {saved['method']!r} does not "
                               f"provide ({sorted(configs)})", "rerun the run with this version of bench3d")
     model = task.build_model(build_backbone(configs[saved["backbone"]]), dataset)
     model.load_state_dict(saved["state_dict"], strict=True)
-    return KeptModel(record, task, model.eval())
+    return task, model.eval(), saved
 
 
 def first_eval_token(dataset: DatasetSpec) -> str:

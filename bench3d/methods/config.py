@@ -30,14 +30,9 @@ class TeacherConfig(Settings):
     stride: int = Field(2, gt=0)  # output stride of the teacher's feature maps
 
 
-class PretrainingConfig(LidarMethodConfig):
-    """Pretraining of a LiDAR backbone: data size per frame, optimiser, schedule and the 2D teacher."""
+class OptimisationConfig(Settings):
+    """The pretraining schedule and optimiser every method's preset carries."""
 
-    max_points: int | None = Field(None, gt=0)  # fixed random subset of each frame's points (CPU presets)
-    # (H, W): larger camera images are decoded at this size (JPEG draft mode), intrinsics scaled to match;
-    # the teacher's input. None: native size.
-    # A list, not a tuple: the resolved config must survive a JSON round trip unchanged.
-    max_image_size: list[PositiveInt] | None = Field(None, min_length=2, max_length=2)
     epochs: int = Field(gt=0)
     batch_size: int = Field(gt=0)
     optimizer: Literal["sgd", "adamw"] = "adamw"
@@ -46,6 +41,16 @@ class PretrainingConfig(LidarMethodConfig):
     dampening: float = 0.0
     weight_decay: float = Field(0.0, ge=0)
     schedule: Literal["cosine", "constant"] = "cosine"
+
+
+class PretrainingConfig(LidarMethodConfig, OptimisationConfig):
+    """Pretraining of a LiDAR backbone: data size per frame, optimiser, schedule and the 2D teacher."""
+
+    max_points: int | None = Field(None, gt=0)  # fixed random subset of each frame's points (CPU presets)
+    # (H, W): larger camera images are decoded at this size (JPEG draft mode), intrinsics scaled to match;
+    # the teacher's input. None: native size.
+    # A list, not a tuple: the resolved config must survive a JSON round trip unchanged.
+    max_image_size: list[PositiveInt] | None = Field(None, min_length=2, max_length=2)
     teacher: TeacherConfig = TeacherConfig()
     # Frozen-teacher features at each sample's pixels computed once and kept in the disk cache (DiskCache).
     cache_teacher_features: bool = False

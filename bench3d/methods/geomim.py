@@ -20,10 +20,11 @@ import torch.nn.functional as F
 from pydantic import Field, PositiveInt
 from torch import nn
 
+from bench3d.data.sensor_geometry import crop_intrinsic
 from bench3d.errors import ConfigError
 from bench3d.geometry import invert_transform
 from bench3d.methods.base import BevTeacherRequest, MethodAdapter, PretrainContext
-from bench3d.methods.config import Settings
+from bench3d.methods.config import OptimisationConfig
 from bench3d.methods.registry import register
 from bench3d.models.backbone import BackboneConfig
 from bench3d.models.bev.grid import BevGrid
@@ -37,7 +38,7 @@ TOKEN_STRIDE = 32  # masks live on the encoder's 1/32 grid
 DECODER_STRIDE = 16  # the decoder and the view transform work at 1/16
 
 
-class GeoMIMConfig(Settings):
+class GeoMIMConfig(OptimisationConfig):
     """A GeoMIM preset (card `methods/geomim.yaml`; each value's source is commented there)."""
 
     encoder_size: Literal["tiny", "paper"] = "tiny"
@@ -59,14 +60,6 @@ class GeoMIMConfig(Settings):
     # whose checkpoint is the teacher (default scalr).
     teacher_method: str | None = None
     max_points: int | None = Field(None, gt=0)  # LiDAR points per frame (teacher input and depth target)
-    epochs: PositiveInt
-    batch_size: PositiveInt
-    optimizer: Literal["sgd", "adamw"] = "adamw"
-    lr: float = Field(gt=0)
-    momentum: float = 0.9
-    dampening: float = 0.0
-    weight_decay: float = Field(0.0, ge=0)
-    schedule: Literal["cosine", "constant"] = "cosine"
     clip_grad_norm: float | None = Field(None, gt=0)
 
 
@@ -163,9 +156,7 @@ class GeoMIM(MethodAdapter):
                                   f"crop {ch} x {cw}; generate the world at a larger --image-size")
             top, left = h - ch, (w - cw) // 2  # keep the bottom (the road), centred
             images.append(cam.image[top:, left:left + cw])
-            k = np.array(cam.intrinsic, dtype=np.float64)
-            k[0, 2] -= left
-            k[1, 2] -= top
+            k = crop_intrinsic(cam.intrinsic, left, top)
             intrinsics.append(k)
             cam_to_lidar.append(g2l @ cam.ego_to_global @ cam.sensor_to_ego)
             numbers.append(camera_numbers(torch.from_numpy(k), torch.eye(2, dtype=torch.float64),
