@@ -174,6 +174,9 @@ def test_study_axes_are_validated_before_anything_runs() -> None:
 
     assert axis_variants("geomim", "tiny", {"teacher": ["lidar_det", "lidar_ssl"]}) == {
         "teacher=lidar_ssl": {"teacher": "lidar_ssl"}}  # the card's own value is the `full` variant
+    # Settings every variant shares (a study's shorter budget) stay in each axis variant.
+    assert axis_variants("geomim", "tiny", {"teacher": ["lidar_ssl"]}, {"epochs": 10}) == {
+        "teacher=lidar_ssl": {"epochs": 10, "teacher": "lidar_ssl"}}
     with pytest.raises(ConfigError, match="no setting 'teachr'"):
         axis_variants("geomim", "tiny", {"teachr": ["lidar_ssl"]})
     with pytest.raises(ConfigError, match="teacher"):

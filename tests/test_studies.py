@@ -70,5 +70,13 @@ def test_ablation_table_of_deltas(harness_release: Path, short_cards: Path, tmp_
     assert "| full | 2 (1 × 2 × 1) |" in text and "| -feature_propagation | 2 (1 × 2 × 1) |" in text and paths[0].is_file()
     with pytest.raises(ConfigError, match="unknown ablation variant"):
         run_ablation(runner, "lima", variants=["-teleportation"])
+    # A study at another budget (--set): every variant, full included, runs with it, and the report says so.
+    shorter = run_ablation(runner, "lima", seeds=[0], variants=["full", "-feature_propagation"],
+                           base_settings={"lr": 0.0037})
+    assert all(r.provenance.resolved_config["method"]["config"]["lr"] == 0.0037
+               for recs in shorter.values() for r in recs)
+    assert not {r.run_id for recs in shorter.values() for r in recs} & {r.run_id for recs in records.values() for r in recs}
+    _, text = write_ablation_report(shorter, "lima", "linear_probe", tmp_path / "reports", {"lr": 0.0037})
+    assert "ran with `lr=0.0037`" in text
     with pytest.raises(ConfigError, match="no components"):
         ablation_variants("scalr")

@@ -37,3 +37,16 @@ WORKERS = typer.Option(0, min=0, help="DataLoader worker processes preparing sam
 GRAD_ACCUM = typer.Option(1, min=1, help="Split each batch into K micro-batches run in turn (what K torchrun "
                                          "ranks would run): the one-GPU equivalent of DDP.")
 SYNC_BN = typer.Option(False, help="Under torchrun on CUDA: BatchNorm statistics over all ranks.")
+
+
+def parse_settings(values: list[str] | None) -> dict[str, object]:
+    """KEY=VALUE pairs (VALUE read as YAML: numbers, booleans, lists) -> method-config overrides."""
+    import yaml
+
+    out: dict[str, object] = {}
+    for v in values or []:
+        key, sep, raw = v.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"{v!r}: use KEY=VALUE, e.g. teacher=lidar_ssl", param_hint="--set")
+        out[key] = yaml.safe_load(raw)
+    return out

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from bench3d.cli._options import AMP, GRAD_ACCUM, SYNC_BN, WORKERS, fractions, non_negative
+from bench3d.cli._options import AMP, GRAD_ACCUM, SYNC_BN, WORKERS, fractions, non_negative, parse_settings
 from bench3d.cli._progress import epoch_progress
 
 console = Console()
@@ -20,19 +20,6 @@ def _components(values: list[str] | None) -> dict[str, bool]:
         if state not in {"on", "off"}:
             raise typer.BadParameter(f"{v!r}: use NAME=on or NAME=off", param_hint="--component")
         out[name] = state == "on"
-    return out
-
-
-def _settings(values: list[str] | None) -> dict[str, object]:
-    """KEY=VALUE pairs (VALUE read as YAML: numbers, booleans, lists) -> method-config overrides."""
-    import yaml
-
-    out: dict[str, object] = {}
-    for v in values or []:
-        key, sep, raw = v.partition("=")
-        if not sep or not key:
-            raise typer.BadParameter(f"{v!r}: use KEY=VALUE, e.g. teacher=lidar_ssl", param_hint="--set")
-        out[key] = yaml.safe_load(raw)
     return out
 
 
@@ -70,7 +57,7 @@ def pretrain(
         for seed in pretrain_seed:
             spec = PretrainSpec(method, dataset, preset, seed, tuple(sorted(_components(component).items())),
                                 str(teacher_checkpoint) if teacher_checkpoint else None,
-                                tuple(sorted(_settings(setting).items())))
+                                tuple(sorted(parse_settings(setting).items())))
             run_id, ckpt = runner.pretrain(spec)
             if runner.parallel.is_main:
                 console.print(f"pretraining run [bold]{run_id}[/] (pretraining seed {seed}): checkpoint {ckpt}")
@@ -120,7 +107,7 @@ def run(
                           seeds=seed or None, pretrain_seeds=pretrain_seed or None, components=_components(component),
                           teacher_checkpoint=str(teacher_checkpoint) if teacher_checkpoint else None,
                           checkpoint=str(checkpoint) if checkpoint else None,
-                          unrecorded_checkpoint=unrecorded_checkpoint, settings=_settings(setting))
+                          unrecorded_checkpoint=unrecorded_checkpoint, settings=parse_settings(setting))
     console.print(f"{len(specs)} run(s)")
     if executor is not None:
         _submit(specs, executor, jobs, partition, gpus_per_job, timeout_min, results, device, dataroot, amp, workers,

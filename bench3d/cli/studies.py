@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.markdown import Markdown
 
-from bench3d.cli._options import AMP, WORKERS, non_negative
+from bench3d.cli._options import AMP, WORKERS, non_negative, parse_settings
 from bench3d.cli._progress import epoch_progress
 from bench3d.cli.run import check_names
 from bench3d.paths import reports_dir
@@ -65,6 +65,8 @@ def ablate(
     variant: list[str] = typer.Option(None, help="Only these variants (full, -<component>, <key>=<value>)."),
     axis: list[str] = typer.Option(None, help="Study axis: KEY=V1,V2 adds a variant per value of a method setting "
                                               "(e.g. teacher=lidar_det,lidar_ssl); repeatable."),
+    setting: list[str] = typer.Option(None, "--set", help="Method-config value for every variant, the full one "
+                                                          "included: KEY=VALUE (repeatable), e.g. --set epochs=10."),
     results: Path = typer.Option(None),
     reports: Path = typer.Option(None, "--reports", help="Report folder (default: $BENCH3D_REPORTS, else reports/ next to the results store)."),
     device: str = typer.Option("cpu"),
@@ -80,9 +82,10 @@ def ablate(
 
     with epoch_progress() as on_epoch:
         runner = Runner(ResultsStore(results), device, dataroot, on_epoch, amp, workers)
+        base = parse_settings(setting)
         records = run_ablation(runner, method, protocol, dataset, preset, seed or None, variant or None,
-                               pretrain_seed or None, _axes(axis))
-    paths, text = write_ablation_report(records, method, protocol, reports or reports_dir(runner.store.root))
+                               pretrain_seed or None, _axes(axis), base or None)
+    paths, text = write_ablation_report(records, method, protocol, reports or reports_dir(runner.store.root), base)
     console.print(Markdown(text))
     console.print("wrote " + ", ".join(str(p) for p in paths))
 

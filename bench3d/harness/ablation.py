@@ -25,9 +25,11 @@ def ablation_variants(method: str, preset: str = "tiny") -> dict[str, dict[str, 
     return variants
 
 
-def axis_variants(method: str, preset: str, axes: dict[str, Sequence[Any]]) -> dict[str, dict[str, Any]]:
-    """'<key>=<value>' -> the settings of that variant (every component on), for values other than the card's."""
-    adapter = build_method(method, preset)
+def axis_variants(method: str, preset: str, axes: dict[str, Sequence[Any]],
+                  base: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """'<key>=<value>' -> the settings of that variant (every component on, on top of `base`), for values other
+    than the base config's."""
+    adapter = build_method(method, preset, overrides=base or None)
     out = {}
     for key, values in axes.items():
         if key not in type(adapter.config).model_fields:
@@ -35,8 +37,9 @@ def axis_variants(method: str, preset: str, axes: dict[str, Sequence[Any]]) -> d
                               f"{sorted(type(adapter.config).model_fields)}")
         for value in values:
             if value != getattr(adapter.config, key):
-                build_method(method, preset, overrides={key: value})  # a bad value fails before anything runs
-                out[f"{key}={value}"] = {key: value}
+                settings = {**(base or {}), key: value}
+                build_method(method, preset, overrides=settings)  # a bad value fails before anything runs
+                out[f"{key}={value}"] = settings
     return out
 
 
@@ -44,10 +47,13 @@ def run_ablation(runner: Runner, method: str, protocol: str = "linear_probe", da
                  preset: str = "tiny", seeds: Sequence[int] | None = None,
                  variants: Sequence[str] | None = None,
                  pretrain_seeds: Sequence[int] | None = None,
-                 axes: dict[str, Sequence[Any]] | None = None) -> dict[str, list[RunRecord]]:
-    """Records per variant (every variant pretrains its own checkpoint; same seeds for all)."""
+                 axes: dict[str, Sequence[Any]] | None = None,
+                 base_settings: dict[str, Any] | None = None) -> dict[str, list[RunRecord]]:
+    """Records per variant (every variant pretrains its own checkpoint; same seeds for all). `base_settings`
+    (method-config overrides, e.g. a shorter pretraining for a study) apply to every variant, the full one
+    included, so the deltas stay paired."""
     all_variants = ablation_variants(method, preset)
-    settings = axis_variants(method, preset, axes or {})
+    settings = axis_variants(method, preset, axes or {}, base_settings)
     known = list(all_variants) + list(settings)
     chosen = list(variants) if variants else known
     unknown = sorted(set(chosen) - set(known))
@@ -56,6 +62,7 @@ def run_ablation(runner: Runner, method: str, protocol: str = "linear_probe", da
     out: dict[str, list[RunRecord]] = {}
     for name in chosen:
         specs = expand_matrix([method], [protocol], dataset, preset, seeds=seeds, pretrain_seeds=pretrain_seeds,
-                              components=all_variants.get(name, all_variants[FULL]), settings=settings.get(name))
+                              components=all_variants.get(name, all_variants[FULL]),
+                              settings=settings.get(name, base_settings))
         out[name] = [runner.evaluate(spec) for spec in specs]
     return out

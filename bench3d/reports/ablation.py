@@ -35,13 +35,18 @@ def ablation_frame(records: dict[str, list[RunRecord]], metric: str) -> pd.DataF
 
 
 def write_ablation_report(records: dict[str, list[RunRecord]], method: str, protocol: str,
-                          out_dir: Path) -> tuple[list[Path], str]:
+                          out_dir: Path, settings: dict[str, object] | None = None) -> tuple[list[Path], str]:
+    """Markdown + CSV of `ablation_frame`; `settings` (the method-config values every variant ran with, the
+    full one included) are named under the title, so a study at a shortened budget says so."""
     score: ScoreSpec = score_of([r for recs in records.values() for r in recs])
     df = ablation_frame(records, score.name)
     scale = 100.0 if score.percent else 1.0
     better = "higher" if score.higher_is_better else "lower"
     lines = [f"**Ablation of {method}: {protocol} {score.label}, mean ± 95 % CI over pretraining seeds × seeds × "
              f"draws; Δ = paired difference to full ({better} is better)**",
+             *(["", "Every variant, full included, ran with " +
+                ", ".join(f"`{k}={v}`" for k, v in sorted(settings.items())) + " (not the card's preset)."]
+               if settings else []),
              "", f"| variant | runs (pretraining seeds × seeds × draws) | {score.label} | Δ vs full |", "|---|---|---|---|"]
 
     def pm(mean: float, ci: float, sign: str = "") -> str:
