@@ -150,6 +150,11 @@ class MethodAdapter(ABC):
              rng: torch.Generator) -> dict[str, torch.Tensor]:
         """Named losses of one batch; their sum is minimised."""
 
+    def optimizer_groups(self, backbones: nn.ModuleDict, heads: nn.Module) -> list[dict[str, Any]]:
+        """Parameter groups of the pretraining optimiser (a group's own "lr" overrides the preset's);
+        default: one group, backbones then heads."""
+        return [{"params": list(backbones.parameters()) + list(heads.parameters())}]
+
     def bev_teacher_request(self) -> BevTeacherRequest | None:
         """The frozen LiDAR BEV teacher the harness must build into `ctx.bev_teacher` (None: none)."""
         return None
@@ -224,7 +229,7 @@ class MethodAdapter(ABC):
         backbones = backbones.to(ctx.device)
         heads = self.build_heads(backbones, ctx).to(ctx.device)
         model = nn.ModuleDict({"backbones": backbones, "heads": heads})
-        optimizer = build_optimizer([{"params": list(model.parameters())}], cfg.optimizer, cfg.lr,
+        optimizer = build_optimizer(self.optimizer_groups(backbones, heads), cfg.optimizer, cfg.lr,
                                     momentum=cfg.momentum, dampening=cfg.dampening, weight_decay=cfg.weight_decay)
         return backbones, heads, model, optimizer
 

@@ -1,7 +1,7 @@
 """Camera baselines without pretraining: the EfficientNet-Lite0 encoder with seeded random weights
 (`random_camera`) or with the real ImageNet weights that ship inside a dependency (`imagenet`); and the
-random init of GeoMIM's encoder, the no-shift Swin with absolute positions (`random_swin`), the floor a
-GeoMIM row is compared to with the same architecture."""
+random init of GeoMIM's encoder, the no-shift Swin with absolute positions (`random_swin`), and of MIM4D's,
+the ConvNeXt (`random_convnext`): the floors a pretrained row is compared to with the same architecture."""
 
 from __future__ import annotations
 
@@ -16,16 +16,17 @@ from bench3d.methods.config import Settings
 from bench3d.methods.registry import register
 from bench3d.models.backbone import BackboneConfig
 import bench3d.models.camera  # noqa: F401  (registers every camera encoder)
+from bench3d.models.camera.convnext import ConvNeXtConfig
 from bench3d.models.camera.efficientnet_lite import EfficientNetLiteConfig
 from bench3d.models.camera.swin import SwinConfig
 
 
 class CameraInitConfig(Settings):
-    """Which camera encoder and which weights it starts from (`swin`: random weights only)."""
+    """Which camera encoder and which weights it starts from (`swin`, `convnext`: random weights only)."""
 
-    encoder: Literal["efficientnet_lite0", "swin"] = "efficientnet_lite0"
+    encoder: Literal["efficientnet_lite0", "swin", "convnext"] = "efficientnet_lite0"
     weights: Literal["random", "imagenet"]
-    size: Literal["tiny", "paper"] = "tiny"  # swin: its size
+    size: Literal["tiny", "paper"] = "tiny"  # swin, convnext: its size
     position_grid_for: tuple[int, int] = (96, 192)  # swin: the image size its position embedding is made for
 
 
@@ -39,9 +40,11 @@ class CameraInit(MethodAdapter):
 
     def backbone_configs(self) -> dict[str, BackboneConfig]:
         c = self.config
+        if c.encoder != "efficientnet_lite0" and c.weights != "random":
+            raise ConfigError(f"{self.card.source}: the {c.encoder} encoder has no packaged {c.weights} weights")
+        if c.encoder == "convnext":
+            return {"camera": ConvNeXtConfig(size=c.size)}
         if c.encoder == "swin":
-            if c.weights != "random":
-                raise ConfigError(f"{self.card.source}: the swin encoder has no packaged {c.weights} weights")
             return {"camera": SwinConfig(size=c.size, absolute_position=True, position_grid_for=c.position_grid_for)}
         return {"camera": EfficientNetLiteConfig(weights=c.weights)}
 
@@ -72,3 +75,10 @@ class RandomSwin(CameraInit):
     """GeoMIM's encoder architecture with seeded random weights."""
 
     name = "random_swin"
+
+
+@register
+class RandomConvNeXt(CameraInit):
+    """MIM4D's encoder architecture (ConvNeXt) with seeded random weights."""
+
+    name = "random_convnext"
