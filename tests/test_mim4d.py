@@ -266,3 +266,23 @@ def test_input_mask_zeroes_the_ratio_of_cells_per_image() -> None:
     assert (cells == 0).sum(dim=(1, 2)).tolist() == [5, 5, 5, 5]
     assert torch.equal(mask[:, :, :32, :32], cells[:, None, :1, :1].expand(4, 1, 32, 32))  # whole cells
     assert not torch.equal(cells[0], cells[1])  # drawn per image
+
+
+def test_efficiency_over_frames_shares_a_report_with_lima(harness_release: Path, tmp_path: Path) -> None:
+    from _cards import using_cards, write_cards
+
+    from bench3d.harness.efficiency_runner import run_efficiency
+    from bench3d.harness.runner import Runner
+    from bench3d.reports.efficiency import write_efficiency_report
+    from bench3d.results import ResultsStore
+
+    cards = write_cards(tmp_path / "cards", {**SMALL, "epochs": 1}, {})
+    with using_cards(cards):
+        runner = Runner(ResultsStore(tmp_path / "store"), "cpu", harness_release)
+        mim4d = run_efficiency(runner, "mim4d", [1, 2], steps=1, warmup=0)
+        assert [(r.metrics["frames"], r.metrics["status"]) for r in mim4d] == [(1, "ok"), (2, "ok")]
+        assert [r.provenance.resolved_config["method"]["config"]["frames"] for r in mim4d] == [1, 2]
+        lima = run_efficiency(runner, "lima", [1], steps=1, warmup=0, compare_bank=False)
+        paths, df = write_efficiency_report(mim4d + lima, tmp_path / "reports")
+        assert set(df.method) == {"mim4d", "lima"} and df.loc[df.method == "mim4d", "frames"].tolist() == [1, 2]
+        assert "| mim4d |" in paths[1].read_text()

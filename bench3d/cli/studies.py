@@ -17,7 +17,7 @@ console = Console()
 
 
 def efficiency(
-    method: str = typer.Option("lima"),
+    method: list[str] = typer.Option(None, help="Method(s), one curve each in the same report (default: lima)."),
     frames: str = typer.Option("1,2,4,6,8", help="Comma-separated numbers of frames."),
     dataset: str = typer.Option("synth"),
     dataroot: Path = typer.Option(None),
@@ -34,8 +34,9 @@ def efficiency(
     workers: int = WORKERS,
 ) -> None:
     """Pretraining step time and peak memory vs number of frames, with a component on and off (default: the
-    method's cache); the report gives each on/off time ratio."""
-    check_names([method], [], dataset)
+    method's cache); the report gives each on/off time ratio. Several --method: their curves share the report."""
+    methods = method or ["lima"]
+    check_names(methods, [], dataset)
     from bench3d.harness.efficiency_runner import run_efficiency
     from bench3d.harness.runner import Runner
     from bench3d.reports.efficiency import write_efficiency_report
@@ -46,8 +47,9 @@ def efficiency(
     except ValueError:
         raise typer.BadParameter(f"{frames!r}: give integers like 1,2,4,6,8", param_hint="--frames") from None
     runner = Runner(ResultsStore(results), device, dataroot, amp=amp, workers=workers)
-    records = run_efficiency(runner, method, counts, dataset, preset, steps, warmup, not no_bank_comparison,
-                             component=component)
+    records = [record for name in methods
+               for record in run_efficiency(runner, name, counts, dataset, preset, steps, warmup,
+                                            not no_bank_comparison, component=component)]
     paths, _ = write_efficiency_report(records, reports or reports_dir(runner.store.root))
     console.print(Markdown(paths[1].read_text()))
     console.print("wrote " + ", ".join(str(p) for p in paths))
