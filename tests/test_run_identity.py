@@ -102,3 +102,15 @@ def test_compare_two_stores(harness_release: Path, short_cards: Path, tmp_path: 
     shutil.copytree(tmp_path / "a", tmp_path / "b")
     df = compare_stores(tmp_path / "a", tmp_path / "b")
     assert df.run_id.tolist() == [a.run_id] and df.difference.tolist() == [0.0] and df.same_cpu.all()
+
+
+def test_fixed_weights_take_one_pretraining_seed() -> None:
+    """ImageNet weights have nothing to seed: other pretraining seeds would be copies of one run, shown as a
+    spread of zero over n runs. Random inits and pretrainings keep every seed."""
+    from bench3d.harness.matrix import expand_matrix
+
+    specs = expand_matrix(["imagenet", "random_camera", "geomim"], ["bev_seg_probe"], "synth",
+                          pretrain_seeds=[0, 1, 2], seeds=[0, 1])
+    seeds = {m: sorted({(s.pretrain_seed, s.seed) for s in specs if s.method == m}) for m in ("imagenet", "random_camera", "geomim")}
+    assert seeds["imagenet"] == [(0, 0), (0, 1)]  # downstream seeds still vary
+    assert seeds["random_camera"] == seeds["geomim"] == [(p, s) for p in (0, 1, 2) for s in (0, 1)]

@@ -4,6 +4,7 @@ before anything runs."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,6 +13,8 @@ from bench3d.errors import ConfigError, UnknownNameError
 from bench3d.harness.specs import EvalSpec
 from bench3d.methods import MethodAdapter, build_method
 from bench3d.protocols import ResolvedProtocol, resolve_protocol
+
+log = logging.getLogger(__name__)
 
 
 def backbone_for_task(adapter: MethodAdapter, protocol: ResolvedProtocol) -> str:
@@ -44,9 +47,14 @@ def expand_matrix(methods: Sequence[str], protocols: Sequence[str], dataset: str
         card = resolved.card
         for method in methods:
             # Building the adapter validates components and settings against the card before anything runs.
-            backbone_for_task(build_method(method, preset, components=components or None,
-                                           overrides=settings or None), resolved)
-            for pretrain_seed in pretrain_seeds or card.pretrain_seeds:
+            adapter = build_method(method, preset, components=components or None, overrides=settings or None)
+            backbone_for_task(adapter, resolved)
+            method_seeds = list(pretrain_seeds or card.pretrain_seeds)
+            if not adapter.pretrain_seed_matters and len(method_seeds) > 1:
+                # Fixed weights: other pretraining seeds would be copies of the first run, counted as spread.
+                log.info("%s: fixed weights, so one pretraining seed (%d) of %s", method, method_seeds[0], method_seeds)
+                method_seeds = method_seeds[:1]
+            for pretrain_seed in method_seeds:
                 for fraction in fractions or card.fractions:
                     for draw in draws if draws is not None else card.draws:
                         for seed in seeds if seeds is not None else card.seeds:

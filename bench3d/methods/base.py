@@ -118,6 +118,12 @@ class MethodAdapter(ABC):
     def needs_pretraining(self) -> bool:
         return bool(self.card.pretrains)
 
+    @property
+    def pretrain_seed_matters(self) -> bool:
+        """Whether the pretraining seed changes the backbone: it seeds a pretraining, or a random init. False
+        for fixed weights (ImageNet), whose "pretraining seeds" would be copies of one run."""
+        return True
+
     def resolved_config(self) -> dict[str, Any]:
         return {"method": self.card.name, "preset": self.preset, "config": self.config.model_dump(),
                 "components": self.components, "teacher_checkpoint": self.teacher_checkpoint}

@@ -38,6 +38,10 @@ class CameraInit(MethodAdapter):
     config_schema = CameraInitConfig  # type: ignore[assignment]
     uses_teacher = False
 
+    @property
+    def pretrain_seed_matters(self) -> bool:
+        return self.config.weights == "random"  # packaged weights have nothing left to seed
+
     def backbone_configs(self) -> dict[str, BackboneConfig]:
         c = self.config
         if c.encoder != "efficientnet_lite0" and c.weights != "random":
