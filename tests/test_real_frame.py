@@ -63,10 +63,13 @@ def test_real_frame_decodes_at_a_quarter_with_matching_intrinsics() -> None:
 
 
 @needs_real
-@pytest.mark.parametrize(("method", "overrides"), [("scalr", None), ("lima", {"frames": 1})])
-def test_one_pretraining_step_on_the_real_frame(method: str, overrides: dict | None, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("method", "overrides", "image_size"),
+                         [("scalr", None, [225, 400]), ("lima", {"frames": 1}, [225, 400]),
+                          ("mim4d", None, [112, 200])])  # MIM4D: 3 frames, the missing sweeps padded
+def test_one_pretraining_step_on_the_real_frame(method: str, overrides: dict | None, image_size: list[int],
+                                                tmp_path: Path) -> None:
     from bench3d.harness.frame_step import pretraining_step
 
     out = pretraining_step(REAL, method, overrides, cache=tmp_path / "cache")
-    assert out["points"] == 34688 and out["image_size"] == [225, 400]  # the tiny preset's teacher input
+    assert out["points"] == 34688 and out["image_size"] == image_size  # the tiny preset's image input
     assert math.isfinite(out["loss"]) and out["loss"] > 0 and out["peak_rss_mb"] > 0

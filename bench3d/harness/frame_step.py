@@ -40,7 +40,7 @@ def pretraining_step(dataroot: str | Path, method: str, overrides: dict[str, Any
         summary = adapter.pretrain(ctx, Path(tmp) / "step.pt")
         seconds = time.perf_counter() - start
         peak = read_peak(dev)
-        size = getattr(adapter.config, "max_image_size", None)
+        size = getattr(adapter.config, "max_image_size", None) or getattr(adapter.config, "read_size", None)
         frame = reader.frame(tokens[0], labels=False, boxes=False, max_image_size=tuple(size) if size else None)
     return {"method": method, "sample": tokens[0], "points": int(len(frame.points)),
             "image_size": list(next(iter(frame.cameras.values())).image.shape[:2]),
