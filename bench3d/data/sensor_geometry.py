@@ -79,3 +79,22 @@ def crop_intrinsic(intrinsic: np.ndarray, left: float, top: float) -> np.ndarray
     k[0, 2] -= left
     k[1, 2] -= top
     return k
+
+
+def bottom_centre_crop(image: np.ndarray, intrinsic: np.ndarray,
+                       size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """The (H, W) = `size` crop that keeps the bottom of the image (the road), centred horizontally: the cropped
+    image, its camera matrix and the crop's (left, top) offset."""
+    h, w = image.shape[:2]
+    ch, cw = size
+    top, left = h - ch, (w - cw) // 2
+    return image[top:, left:left + cw], crop_intrinsic(intrinsic, left, top), (left, top)
+
+
+def frame_point_subset(points: np.ndarray, count: int | None, token: str, seed: int = 0) -> np.ndarray:
+    """At most `count` points of a frame, a fixed random subset drawn from (seed, sample token): a property of
+    the data, the same in every epoch and every run."""
+    if count is None or len(points) <= count:
+        return points
+    rng = np.random.default_rng([seed, int(token[:8], 16)])
+    return points[np.sort(rng.choice(len(points), count, replace=False))]

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from pydantic import Field, PositiveInt
 from torch import nn
 
-from bench3d.data.sensor_geometry import crop_intrinsic
+from bench3d.data.sensor_geometry import bottom_centre_crop, frame_point_subset
 from bench3d.errors import ConfigError
 from bench3d.geometry import invert_transform
 from bench3d.methods.base import BevTeacherRequest, MethodAdapter, PretrainContext
@@ -141,10 +141,7 @@ class GeoMIM(MethodAdapter):
         c = self.config
         teacher = self._teacher(ctx)
         frame = ctx.reader.frame(sample_token, labels=False, boxes=False, max_image_size=tuple(c.read_size))
-        points = frame.points[:, :4]
-        if c.max_points is not None and len(points) > c.max_points:
-            rng = np.random.default_rng([0, int(sample_token[:8], 16)])  # a property of the data, as downstream
-            points = points[np.sort(rng.choice(len(points), c.max_points, replace=False))]
+        points = frame_point_subset(frame.points[:, :4], c.max_points, sample_token)  # as downstream
         points_t = torch.from_numpy(np.ascontiguousarray(points, dtype=np.float32))
         g2l = invert_transform(frame.ego_to_global @ frame.lidar_to_ego)
         ch, cw = c.crop
@@ -154,9 +151,8 @@ class GeoMIM(MethodAdapter):
             if h < ch or w < cw:
                 raise ConfigError(f"camera {cam.channel} of sample {sample_token} is {h} x {w}, smaller than GeoMIM's "
                                   f"crop {ch} x {cw}; generate the world at a larger --image-size")
-            top, left = h - ch, (w - cw) // 2  # keep the bottom (the road), centred
-            images.append(cam.image[top:, left:left + cw])
-            k = crop_intrinsic(cam.intrinsic, left, top)
+            image, k, (left, top) = bottom_centre_crop(cam.image, cam.intrinsic, (ch, cw))
+            images.append(image)
             intrinsics.append(k)
             cam_to_lidar.append(g2l @ cam.ego_to_global @ cam.sensor_to_ego)
             numbers.append(camera_numbers(torch.from_numpy(k), torch.eye(2, dtype=torch.float64),

@@ -18,7 +18,7 @@ import torch
 from pydantic import Field, PositiveInt
 from torch import nn
 
-from bench3d.data.sensor_geometry import crop_intrinsic
+from bench3d.data.sensor_geometry import bottom_centre_crop, frame_point_subset
 from bench3d.errors import ConfigError
 from bench3d.geometry import invert_transform
 from bench3d.methods.base import MethodAdapter, PretrainContext
@@ -144,10 +144,7 @@ class MIM4D(MethodAdapter):
         c = self.config
         reader = ctx.reader
         frame = reader.frame(sample_token, labels=False, boxes=False, max_image_size=tuple(c.read_size))
-        points = frame.points[:, :3]
-        if c.max_points is not None and len(points) > c.max_points:
-            rng = np.random.default_rng([0, int(sample_token[:8], 16)])
-            points = points[np.sort(rng.choice(len(points), c.max_points, replace=False))]
+        points = frame_point_subset(frame.points[:, :3], c.max_points, sample_token)
         lidar_to_global = frame.ego_to_global @ frame.lidar_to_ego
         views = self._frame_views(reader, frame, sample_token)  # [frame][view]
         # Frame t's LiDAR coordinates: the LiDAR mount at the ego pose of that frame's front camera.
@@ -165,9 +162,9 @@ class MIM4D(MethodAdapter):
                 if h < ch or w < cw:
                     raise ConfigError(f"camera {cam.channel} of sample {sample_token} is {h} x {w}, smaller than "
                                       f"MIM4D's crop {ch} x {cw}; generate the world at a larger --image-size")
-                top, left = h - ch, (w - cw) // 2
-                imgs.append(cam.image[top:, left:left + cw])
-                k = torch.from_numpy(crop_intrinsic(cam.intrinsic, left, top))
+                image, k_np, _ = bottom_centre_crop(cam.image, cam.intrinsic, (ch, cw))
+                imgs.append(image)
+                k = torch.from_numpy(k_np)
                 c2f = torch.from_numpy(to_frame @ cam.ego_to_global @ cam.sensor_to_ego)
                 ks.append(k)
                 c2fs.append(c2f)

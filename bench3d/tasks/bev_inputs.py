@@ -15,6 +15,7 @@ import torch
 from pydantic import Field
 
 from bench3d.data.reader import Reader
+from bench3d.data.sensor_geometry import frame_point_subset
 from bench3d.errors import ConfigError
 from bench3d.geometry import invert_transform
 from bench3d.models.backbone import Backbone
@@ -72,10 +73,7 @@ def load_sensor_inputs(reader: Reader, token: str, image_size: tuple[int, int], 
     l2g = frame.ego_to_global @ frame.lidar_to_ego
     g2l = invert_transform(l2g)
     cams = list(frame.cameras.values())
-    points = frame.points[:, :4]
-    if max_points is not None and len(points) > max_points:
-        rng = np.random.default_rng([seed, int(token[:8], 16)])
-        points = points[np.sort(rng.choice(len(points), max_points, replace=False))]
+    points = frame_point_subset(frame.points[:, :4], max_points, token, seed)
     inputs = SensorInputs(
         token=token,
         images=torch.from_numpy(np.stack([c.image for c in cams])),
