@@ -11,7 +11,7 @@ from bench3d.registry import Registry
 if TYPE_CHECKING:
     from bench3d.methods.base import MethodAdapter
 
-ADAPTERS: Registry[MethodAdapter] = Registry("bench3d.methods", ("random_init", "camera_init", "scalr", "slidr", "lima.adapter", "geomim", "mim4d"))
+ADAPTERS: Registry[MethodAdapter] = Registry("bench3d.methods", ("random_init", "camera_init", "scalr", "slidr", "lima.adapter", "geomim", "mim4d", "cmcr"))
 register = ADAPTERS.register
 registered_methods = ADAPTERS.all
 
