@@ -283,6 +283,12 @@ def test_efficiency_over_frames_shares_a_report_with_lima(harness_release: Path,
         assert [(r.metrics["frames"], r.metrics["status"]) for r in mim4d] == [(1, "ok"), (2, "ok")]
         assert [r.provenance.resolved_config["method"]["config"]["frames"] for r in mim4d] == [1, 2]
         lima = run_efficiency(runner, "lima", [1], steps=1, warmup=0, compare_bank=False)
-        paths, df = write_efficiency_report(mim4d + lima, tmp_path / "reports")
+        paths, df = write_efficiency_report(mim4d + lima, tmp_path / "reports", baseline="lima")
         assert set(df.method) == {"mim4d", "lima"} and df.loc[df.method == "mim4d", "frames"].tolist() == [1, 2]
-        assert "| mim4d |" in paths[1].read_text()
+        assert "| mim4d |" in paths[1].read_text() and "divide by lima's time" in paths[1].read_text()
+        # Ratios against the baseline at the same frames; none where the baseline has no such setting.
+        one = df[(df.method == "mim4d") & (df.frames == 1)].iloc[0]
+        lima_one = df[df.method == "lima"].iloc[0]
+        assert one.time_vs_baseline == pytest.approx(one.step_time_s / lima_one.step_time_s)
+        assert one.memory_vs_baseline == pytest.approx(one.peak_memory_mb / lima_one.peak_memory_mb)
+        assert lima_one.time_vs_baseline == 1.0 and math.isnan(df[df.frames == 2].iloc[0].time_vs_baseline)

@@ -34,7 +34,8 @@ def efficiency(
     workers: int = WORKERS,
 ) -> None:
     """Pretraining step time and peak memory vs number of frames, with a component on and off (default: the
-    method's cache); the report gives each on/off time ratio. Several --method: their curves share the report."""
+    method's cache); the report gives each on/off time ratio. Several --method: their curves share the report, and
+    each setting's time and memory are also given over the first method's (the baseline) at the same frames."""
     methods = method or ["lima"]
     check_names(methods, [], dataset)
     from bench3d.harness.efficiency_runner import run_efficiency
@@ -50,7 +51,8 @@ def efficiency(
     records = [record for name in methods
                for record in run_efficiency(runner, name, counts, dataset, preset, steps, warmup,
                                             not no_bank_comparison, component=component)]
-    paths, _ = write_efficiency_report(records, reports or reports_dir(runner.store.root))
+    baseline = methods[0] if len(methods) > 1 else None
+    paths, _ = write_efficiency_report(records, reports or reports_dir(runner.store.root), baseline)
     console.print(Markdown(paths[1].read_text()))
     console.print("wrote " + ", ".join(str(p) for p in paths))
 

@@ -15,7 +15,10 @@ from bench3d.paths import write_text_atomic
 from bench3d.results import RunRecord  # noqa: E402
 
 
-def efficiency_frame(records: list[RunRecord]) -> pd.DataFrame:
+def efficiency_frame(records: list[RunRecord], baseline: str | None = None) -> pd.DataFrame:
+    """One row per measured setting, with its time over the same method's 1-frame time, the compared
+    component's on/off time ratio and, with `baseline`, its time and memory over the baseline method's at the
+    same frames (its default setting: no compared component, or the component on)."""
     rows = []
     for r in records:
         m = r.metrics
@@ -39,6 +42,11 @@ def efficiency_frame(records: list[RunRecord]) -> pd.DataFrame:
         row.step_time_s / times.get((row.method, row.frames, row.cache[:-3] + " off"), float("nan"))
         if row.cache.endswith(" on") and row.status == "ok" else float("nan") for row in df.itertuples()
     ]
+    if baseline is not None:
+        ref = df[(df.method == baseline) & (df.status == "ok") & ~df.cache.str.endswith(" off")].set_index("frames")
+        for col, out in (("step_time_s", "time_vs_baseline"), ("peak_memory_mb", "memory_vs_baseline")):
+            df[out] = [row[col] / ref[col].get(row["frames"], float("nan")) if row["status"] == "ok" else float("nan")
+                       for _, row in df.iterrows()]
     return df
 
 
@@ -47,8 +55,9 @@ def published_efficiency() -> pd.DataFrame:
         return pd.read_csv(f)
 
 
-def write_efficiency_report(records: list[RunRecord], out_dir: Path) -> tuple[list[Path], pd.DataFrame]:
-    df = efficiency_frame(records)
+def write_efficiency_report(records: list[RunRecord], out_dir: Path, baseline: str | None = None
+                            ) -> tuple[list[Path], pd.DataFrame]:
+    df = efficiency_frame(records, baseline)
     pub = published_efficiency()
     out_dir.mkdir(parents=True, exist_ok=True)
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
@@ -78,13 +87,14 @@ def write_efficiency_report(records: list[RunRecord], out_dir: Path) -> tuple[li
     fig.savefig(png, dpi=110)
     plt.close(fig)
     cols = ["method", "cache", "frames", "status", "step_time_s", "time_vs_1_frame", "time_on_vs_off", "peak_memory_mb",
-            "device"]
+            *(["time_vs_baseline", "memory_vs_baseline"] if baseline else []), "device"]
     lines = ["**Pretraining cost per step (measured here)**", "",
              "Median step time over the timed steps (data preloaded; GPU synchronised). Peak memory: CUDA "
              "max allocated on a GPU; on CPU the process's peak RSS during the step (it includes the process's "
              "resident baseline). `time_vs_1_frame` divides by the 1-frame time of the same cache setting; "
              "`time_on_vs_off` divides the time with the compared component on by the time with it off (same frames, "
-             "same run).", "", "| " + " | ".join(cols) + " |",
+             "same run)." + (f" `*_vs_baseline` divide by {baseline}'s time and memory at the same frames, same run."
+                            if baseline else ""), "", "| " + " | ".join(cols) + " |",
              "|" + "---|" * len(cols)]
     for row in df[cols].itertuples(index=False):
         lines.append("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row) + " |")
