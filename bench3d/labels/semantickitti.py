@@ -123,3 +123,39 @@ def train_to_raw(train_ids: np.ndarray) -> np.ndarray:
     if train_ids.size and (train_ids.min() < 0 or train_ids.max() >= len(EVAL_CLASSES)):
         raise ValueError(f"SemanticKITTI train ids must be in 0..{len(EVAL_CLASSES) - 1}")
     return LEARNING_MAP_INV_LUT[train_ids]
+
+
+# The synthetic world's classes (nuScenes fine names) as SemanticKITTI raw ids: what `bench3d synth --format
+# semantickitti` writes into `.label` files. Classes SemanticKITTI has no counterpart for become 0 (unlabeled)
+# or 99 (other-object, also ignored); static.manmade is written as building, the coarsest KITTI class that
+# holds walls and other built structure (the world has no separate poles, signs or trunks).
+FROM_NUSCENES_FINE: dict[str, int] = {
+    "noise": 0, "animal": 0,
+    "human.pedestrian.adult": 30, "human.pedestrian.child": 30, "human.pedestrian.construction_worker": 30,
+    "human.pedestrian.personal_mobility": 30, "human.pedestrian.police_officer": 30,
+    "human.pedestrian.stroller": 99, "human.pedestrian.wheelchair": 99,
+    "movable_object.barrier": 51, "movable_object.debris": 99, "movable_object.pushable_pullable": 99,
+    "movable_object.trafficcone": 99, "static_object.bicycle_rack": 99,
+    "vehicle.bicycle": 11, "vehicle.bus.bendy": 13, "vehicle.bus.rigid": 13, "vehicle.car": 10,
+    "vehicle.construction": 20, "vehicle.emergency.ambulance": 20, "vehicle.emergency.police": 10,
+    "vehicle.motorcycle": 15, "vehicle.trailer": 20, "vehicle.truck": 18,
+    "flat.driveable_surface": 40, "flat.other": 49, "flat.sidewalk": 48, "flat.terrain": 72,
+    "static.manmade": 50, "static.other": 99, "static.vegetation": 70, "vehicle.ego": 0,
+}  # fmt: skip
+
+
+def _fine_lut() -> np.ndarray:
+    from bench3d.labels.nuscenes import FINE_CLASSES
+
+    missing = sorted(set(FINE_CLASSES) - set(FROM_NUSCENES_FINE))
+    if missing:
+        raise AssertionError(f"FROM_NUSCENES_FINE has no entry for {missing}")
+    return np.array([FROM_NUSCENES_FINE[name] for name in FINE_CLASSES], dtype=np.uint32)
+
+
+FINE_TO_RAW_LUT: np.ndarray = _fine_lut()
+
+
+def raw_from_nuscenes_fine(fine: np.ndarray) -> np.ndarray:
+    """nuScenes fine ids (0..31) -> SemanticKITTI raw ids (uint32), per `FROM_NUSCENES_FINE`."""
+    return FINE_TO_RAW_LUT[np.asarray(fine)]

@@ -1,0 +1,116 @@
+"""The synthetic world written as SemanticKITTI reads back as the same world: the same points (to float
+precision), the same labels after mapping, the same relative poses and the same point-pixel pairs as the
+nuScenes-format release it was written from; the standard split rule applies to its sequence numbers."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench3d.data.nuscenes import NuScenesReader
+from bench3d.data.nuscenes.projection import point_pixel_pairs
+from bench3d.data.semantickitti import SemanticKittiReader
+from bench3d.data.semantickitti.writer import write_semantickitti
+from bench3d.errors import ConfigError, DataError
+from bench3d.labels import nuscenes as nus
+from bench3d.labels import semantickitti as kitti
+
+TRAIN, VAL = ["scene-0061", "scene-0553"], ["scene-0103", "scene-0916"]
+
+
+@pytest.fixture(scope="module")
+def kitti_release(harness_release: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_semantickitti(NuScenesReader(harness_release), tmp_path_factory.mktemp("kitti") / "release",
+                               TRAIN, VAL, kitti.raw_from_nuscenes_fine)
+
+
+def _pairs(release: Path, kitti_root: Path):
+    nusc, reader = NuScenesReader(release), SemanticKittiReader(kitti_root)
+    order = [(s, t) for s in TRAIN + VAL for t in nusc.sequences([s])[0].sample_tokens]
+    scans = [t for seq in reader.sequences() for t in seq.sample_tokens]
+    return nusc, reader, order, scans
+
+
+def test_sequences_follow_the_standard_split_rule(kitti_release: Path) -> None:
+    reader = SemanticKittiReader(kitti_release)
+    assert [s.name for s in reader.sequences()] == ["00", "01", "08"]
+    assert [len(s) for s in reader.sequences()] == [4, 4, 8]  # both validation scenes in 08, one after another
+    times = (kitti_release / "sequences" / "08" / "times.txt").read_text().split()
+    assert np.all(np.diff([float(t) for t in times]) > 0)
+    assert reader.neighbours("08/000002", past=1, future=1) == ["08/000001", "08/000002", "08/000003"]
+
+
+def test_points_labels_and_poses_round_trip(harness_release: Path, kitti_release: Path) -> None:
+    nusc, reader, order, scans = _pairs(harness_release, kitti_release)
+    assert len(order) == len(scans) == 16
+    checked = 0
+    for (scene, token), scan in zip(order, scans):
+        a = nusc.frame(token, cameras=None, boxes=False)
+        b = reader.frame(scan, cameras=None)
+        np.testing.assert_array_equal(b.points[:, :3], a.points[:, :3])
+        np.testing.assert_allclose(b.points[:, 3], a.points[:, 3], rtol=1e-6, atol=1e-4)
+        np.testing.assert_array_equal(kitti.raw_to_train(b.labels), kitti.raw_to_train(
+            kitti.raw_from_nuscenes_fine(a.labels)))
+        checked += int((kitti.raw_to_train(b.labels) > 0).sum())
+    assert checked > 1000
+    # Relative LiDAR poses between any two scans of a scene agree.
+    for seq_scans, scene in ((scans[:4], TRAIN[0]), (scans[8:12], VAL[0]), (scans[12:], VAL[1])):
+        tokens = nusc.sequences([scene])[0].sample_tokens
+        na = [nusc.frame(t, cameras=None, labels=False, boxes=False) for t in tokens]
+        ka = [reader.frame(s, cameras=None, labels=False) for s in seq_scans]
+        for i in (1, 2, 3):
+            rel_n = np.linalg.inv(na[0].ego_to_global @ na[0].lidar_to_ego) @ na[i].ego_to_global @ na[i].lidar_to_ego
+            rel_k = np.linalg.inv(ka[0].ego_to_global) @ ka[i].ego_to_global
+            np.testing.assert_allclose(rel_k, rel_n, atol=1e-6)
+
+
+def test_camera_2_projects_points_where_the_front_camera_does(harness_release: Path, kitti_release: Path) -> None:
+    nusc, reader, order, scans = _pairs(harness_release, kitti_release)
+    for (_, token), scan in list(zip(order, scans))[::5]:
+        a = nusc.frame(token, cameras=("CAM_FRONT",), labels=False, boxes=False)
+        # KITTI is synchronised: the reference projection uses the LiDAR's ego pose for the camera too.
+        view = dataclasses.replace(a.cameras["CAM_FRONT"], ego_to_global=a.ego_to_global)
+        ref = point_pixel_pairs(dataclasses.replace(a, cameras={"CAM_FRONT": view}))
+        got = point_pixel_pairs(reader.frame(scan, labels=False))
+        np.testing.assert_array_equal(got.point_index, ref.point_index)
+        np.testing.assert_allclose(got.uv, ref.uv, atol=1e-3)
+        assert len(got.point_index) > 100
+        assert np.array_equal(reader.frame(scan).cameras["image_2"].image, view.image)
+
+
+def test_label_map_covers_every_class_the_world_writes(harness_release: Path) -> None:
+    assert set(kitti.FROM_NUSCENES_FINE) == set(nus.FINE_CLASSES)
+    assert set(kitti.FROM_NUSCENES_FINE.values()) <= set(kitti.RAW_LABELS)
+    nusc = NuScenesReader(harness_release)
+    seen = set()
+    for seq in nusc.sequences():
+        for token in seq.sample_tokens:
+            seen |= set(np.unique(nusc.frame(token, cameras=None, boxes=False).labels).tolist())
+    # Every class that occurs maps to an evaluated SemanticKITTI class, but the ones with no counterpart.
+    unmatched = {nus.FINE_CLASSES[i] for i in seen
+                 if kitti.raw_to_train(kitti.raw_from_nuscenes_fine(np.array([i])))[0] == 0}
+    assert unmatched <= {"noise", "movable_object.trafficcone", "static.other", "vehicle.ego",
+                         "movable_object.pushable_pullable", "movable_object.debris", "static_object.bicycle_rack"}
+    assert len(seen) >= 10
+
+
+def test_bad_files_name_the_file(kitti_release: Path, tmp_path: Path) -> None:
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(kitti_release, broken)
+    scan = broken / "sequences" / "00" / "velodyne" / "000001.bin"
+    scan.write_bytes(scan.read_bytes()[:-4])
+    with pytest.raises(DataError, match=r"000001\.bin: holds .* not a multiple of 4"):
+        SemanticKittiReader(broken).frame("00/000001")
+    label = broken / "sequences" / "00" / "labels" / "000002.label"
+    label.write_bytes(label.read_bytes()[:-4])
+    with pytest.raises(DataError, match=r"000002\.label: holds \d+ labels for a scan of \d+ points"):
+        SemanticKittiReader(broken).frame("00/000002")
+    with pytest.raises(DataError, match="not a SemanticKITTI scan token"):
+        SemanticKittiReader(broken).frame("scene-0061")
+    with pytest.raises(ConfigError, match="not empty"):
+        write_semantickitti(NuScenesReader.__new__(NuScenesReader), broken, TRAIN, VAL, kitti.raw_from_nuscenes_fine)
