@@ -114,3 +114,32 @@ def test_bad_files_name_the_file(kitti_release: Path, tmp_path: Path) -> None:
         SemanticKittiReader(broken).frame("scene-0061")
     with pytest.raises(ConfigError, match="not empty"):
         write_semantickitti(NuScenesReader.__new__(NuScenesReader), broken, TRAIN, VAL, kitti.raw_from_nuscenes_fine)
+
+
+def test_synth_writes_semantickitti_and_the_official_convention_scores_it(tmp_path: Path) -> None:
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from bench3d.cli.main import app
+    from bench3d.metrics.semantickitti_eval import evaluate_semantickitti_predictions
+
+    out = tmp_path / "kitti"
+    result = CliRunner().invoke(app, ["synth", "--out", str(out), "--format", "semantickitti", "--scenes", "10",
+                                      "--samples-per-scene", "2", "--image-size", "28x50", "--lidar-beams", "64",
+                                      "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # the nuScenes source is gone
+    reader = SemanticKittiReader(out)
+    assert [s.name for s in reader.sequences()] == ["00", "01", "02", "03", "04", "05", "06", "07", "08"]
+    # Perfect predictions (the ground truth, in raw ids) score IoU 1 for every class that occurs in 08 and 0 for
+    # the others: the mIoU is the share of the 19 classes present, as evaluate_semantics.py computes it.
+    pred = tmp_path / "pred" / "sequences" / "08" / "predictions"
+    shutil.copytree(out / "sequences" / "08" / "labels", pred)
+    present = set()
+    for token in reader.sequences(["08"])[0].sample_tokens:
+        present |= set(kitti.raw_to_train(reader.frame(token, cameras=None).labels).tolist()) - {0}
+    scores = evaluate_semantickitti_predictions(out, tmp_path / "pred").scores
+    assert scores.miou == pytest.approx(len(present) / 19) and len(present) >= 8
+    # 64 beams: more points per scan than the default 32.
+    assert reader.frame("00/000000", cameras=None).num_points > 20000

@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 _OPTION_FLAGS = {
     "scenes": "--scenes", "samples_per_scene": "--samples-per-scene", "seed": "--seed", "image_size": "--image-size",
     "lidar_beams": "--lidar-beams", "version": "--version", "workers": "--workers", "out": "--out",
+    "format": "--format",
 }
 
 
@@ -28,8 +29,13 @@ def synth(
                                         help="Per-pixel class and depth PNGs under synthetic/."),
     workers: int = typer.Option(2, "--workers", help="Worker processes (does not change the output)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a non-empty existing folder."),
+    format: str = typer.Option("nuscenes", "--format", help="nuscenes or semantickitti (sequences/NN/..., the train "
+                                                           "scenes as 00-07, 09, 10 and the val scenes as 08)."),
 ) -> None:
-    """Generate a synthetic driving world written as a real nuScenes release (tables, LiDAR, cameras, lidarseg)."""
+    """Generate a synthetic driving world written as a real nuScenes release (tables, LiDAR, cameras, lidarseg),
+    or as a SemanticKITTI release (`--format semantickitti`)."""
+    if format not in ("nuscenes", "semantickitti"):
+        raise typer.BadParameter(f"{format!r}: choose nuscenes or semantickitti", param_hint="--format")
     from bench3d.synth import SynthConfig, SynthOptionError, generate_release, parse_image_size
     from bench3d.synth.generate import check_target
 
@@ -47,7 +53,12 @@ def synth(
             def update(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            root = generate_release(out, cfg, overwrite=overwrite, progress=update)
+            if format == "semantickitti":
+                from bench3d.data.semantickitti.synthetic import generate_semantickitti
+
+                root = generate_semantickitti(out, cfg, overwrite=overwrite, progress=update)
+            else:
+                root = generate_release(out, cfg, overwrite=overwrite, progress=update)
     except SynthOptionError as err:
         raise typer.BadParameter(str(err), param_hint=_OPTION_FLAGS.get(err.option, err.option)) from None
     typer.echo(str(root))
