@@ -69,7 +69,7 @@ RAND = ["run", "--method", "random", "--protocol", "linear_probe", "--seed", "0"
 # (case id, argv from the world, setup, message fragment, exit code)
 CASES: list[tuple[str, Callable[[World], list[str]], Callable[[World], None] | None, str, int]] = [
     ("unknown method", lambda w: ["run", "--method", "nope", "--protocol", "linear_probe"], None,
-     "unknown method 'nope'; known methods: geomim, imagenet, lima, mim4d, random, random_camera, random_convnext, random_swin, scalr, slidr", 1),
+     "unknown method 'nope'; known methods: cmcr, geomim, imagenet, lima, mim4d, random, random_camera, random_convnext, random_swin, scalr, slidr", 1),
     ("unknown protocol", lambda w: ["run", "--method", "scalr", "--protocol", "lp"], None,
      "unknown protocol 'lp'; known protocols:", 1),
     ("unknown dataset", lambda w: [*RUN, "--dataset", "kitti360"], None, "unknown dataset 'kitti360'", 1),

@@ -51,7 +51,7 @@ def test_user_errors_are_one_line_with_exit_code_1(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "bench3d", "run", "--method", "nope", "--protocol", "linear_probe"],
                           capture_output=True, text=True)
     assert proc.returncode == 1
-    assert proc.stderr.strip() == "error: unknown method 'nope'; known methods: geomim, imagenet, lima, mim4d, random, random_camera, random_convnext, random_swin, scalr, slidr"
+    assert proc.stderr.strip() == "error: unknown method 'nope'; known methods: cmcr, geomim, imagenet, lima, mim4d, random, random_camera, random_convnext, random_swin, scalr, slidr"
     proc = subprocess.run([sys.executable, "-m", "bench3d", "show", "--dataroot", str(tmp_path / "none")],
                           capture_output=True, text=True)
     assert proc.returncode == 1 and "dataroot does not exist" in proc.stderr and "Traceback" not in proc.stderr
