@@ -1,4 +1,5 @@
-"""Named datasets the harness can run on: where they live, their splits and their metric convention."""
+"""Named datasets the harness can run on: where they live, their on-disk format, their splits, their label
+space and their metric convention."""
 
 from __future__ import annotations
 
@@ -9,7 +10,11 @@ from pathlib import Path
 
 from bench3d.data.reader import Reader
 from bench3d.errors import DataError, UnknownNameError
-from bench3d.paths import DEFAULT_SYNTH_VERSION, default_synth_root
+from bench3d.labels.semantickitti import TRAIN_SEQUENCES, VALID_SEQUENCES
+from bench3d.labels.spaces import LABEL_SPACES, LabelSpace
+from bench3d.paths import DEFAULT_SYNTH_VERSION, data_dir, default_synth_root
+
+KITTI_SPLITS = {"train": TRAIN_SEQUENCES, "valid": VALID_SEQUENCES}
 
 
 @dataclass(frozen=True)
@@ -19,17 +24,39 @@ class DatasetSpec:
     version: str
     train_split: str
     val_split: str
-    reducer: str = "nuscenes"
+    reducer: str = "nuscenes"  # metric convention, and the label space (labels/spaces.py)
     synthetic: bool = False
+    format: str = "nuscenes"  # on-disk layout: nuscenes | semantickitti
+
+    @property
+    def label_space(self) -> LabelSpace:
+        return LABEL_SPACES[self.reducer]
 
     def open_reader(self) -> Reader:
         """The dataset's reader (the one place above `data/` that names a concrete reader)."""
+        if self.format == "semantickitti":
+            from bench3d.data.semantickitti import SemanticKittiReader
+
+            return SemanticKittiReader(self.dataroot)
         from bench3d.data.nuscenes import NuScenesReader
 
         return NuScenesReader(self.dataroot, self.version)
 
+    def split_scenes(self, split: str) -> list[str]:
+        """Scene (sequence) names of a split, from the dataset's own split rule."""
+        if self.format == "semantickitti":
+            if split not in KITTI_SPLITS:
+                raise DataError(self.dataroot, f"SemanticKITTI has no split {split!r}", "use train or valid")
+            return [f"{n:02d}" for n in KITTI_SPLITS[split]]
+        from bench3d.data.nuscenes.tables import split_scene_names
+
+        return split_scene_names(self.dataroot, self.version, split)
+
     def tables_sha256(self) -> str:
-        """Content hash of the release's tables (`<dataroot>/<version>/*.json`): its identity, not its path."""
+        """The release's identity, not its path: the content hash of its tables (nuScenes `<version>/*.json`;
+        SemanticKITTI every sequence's calib, poses and times plus its scan and label file names and sizes)."""
+        if self.format == "semantickitti":
+            return kitti_release_sha256(self.dataroot)
         return tables_sha256(self.dataroot / self.version)
 
     def as_config(self) -> dict[str, str]:
@@ -59,6 +86,33 @@ def tables_sha256(folder: Path) -> str:
     return _TABLE_HASHES[key]
 
 
+def kitti_release_sha256(root: Path) -> str:
+    """sha256 over every sequence's calib.txt, poses.txt, times.txt and its (name, size) list of scans and
+    labels — what a run's numbers depend on, without reading tens of GB of scans."""
+    sequences = sorted((root / "sequences").glob("[0-9][0-9]"))
+    if not sequences:
+        raise DataError(root / "sequences", "holds no sequence", "point --dataroot at a SemanticKITTI release")
+    outer = hashlib.sha256()
+    for seq in sequences:
+        for name in ("calib.txt", "poses.txt", "times.txt"):
+            if (seq / name).is_file():
+                outer.update(f"{seq.name}/{name}:".encode() + hashlib.sha256((seq / name).read_bytes()).digest())
+        for sub in ("velodyne", "labels"):
+            for f in sorted((seq / sub).glob("*")):
+                outer.update(f"{seq.name}/{sub}/{f.name}:{f.stat().st_size}\n".encode())
+    return outer.hexdigest()
+
+
+def _kitti_root(dataroot: str | Path | None, synthetic: bool) -> Path:
+    root = dataroot or (None if synthetic else os.environ.get("SEMANTICKITTI_DATAROOT"))
+    if root is None:
+        if synthetic:
+            return data_dir() / "synth-semantickitti"
+        raise DataError("--dataroot", "no SemanticKITTI dataroot given",
+                        "pass --dataroot (the folder holding sequences/) or set SEMANTICKITTI_DATAROOT")
+    return Path(root)
+
+
 def _nuscenes_root(dataroot: str | Path | None) -> Path:
     root = dataroot or os.environ.get("NUSCENES_DATAROOT")
     if root is None:
@@ -74,8 +128,12 @@ def resolve_dataset(name: str, dataroot: str | Path | None = None) -> DatasetSpe
         return DatasetSpec("nuscenes", _nuscenes_root(dataroot), "v1.0-trainval", "train", "val")
     if name == "nuscenes-mini":
         return DatasetSpec("nuscenes-mini", _nuscenes_root(dataroot), "v1.0-mini", "mini_train", "mini_val")
+    if name in ("semantickitti", "synth-semantickitti"):
+        synthetic = name == "synth-semantickitti"
+        return DatasetSpec(name, _kitti_root(dataroot, synthetic), "semantickitti", "train", "valid",
+                           reducer="semantickitti", synthetic=synthetic, format="semantickitti")
     raise UnknownNameError("dataset", name, dataset_names())
 
 
 def dataset_names() -> list[str]:
-    return ["nuscenes", "nuscenes-mini", "synth"]
+    return ["nuscenes", "nuscenes-mini", "semantickitti", "synth", "synth-semantickitti"]

@@ -143,3 +143,30 @@ def test_synth_writes_semantickitti_and_the_official_convention_scores_it(tmp_pa
     assert scores.miou == pytest.approx(len(present) / 19) and len(present) >= 8
     # 64 beams: more points per scan than the default 32.
     assert reader.frame("00/000000", cameras=None).num_points > 20000
+
+
+def test_pretrain_on_nuscenes_format_and_finetune_on_semantickitti(harness_release: Path, kitti_release: Path,
+                                                                    short_cards: Path, tmp_path: Path) -> None:
+    from _cards import using_cards
+
+    from bench3d.harness.matrix import expand_matrix
+    from bench3d.harness.runner import Runner
+    from bench3d.results import ResultsStore
+
+    with using_cards(short_cards):
+        runner = Runner(ResultsStore(tmp_path / "store"), "cpu", kitti_release,
+                        dataroots={"synth": str(harness_release)})
+        (spec,) = expand_matrix(["scalr"], ["finetune"], "synth-semantickitti", fractions=[0.01], draws=[0],
+                                seeds=[0], pretrained_on="synth")
+        record = runner.evaluate(spec)
+        pretraining = runner.store.read(record.checkpoint)
+        assert pretraining.dataset == "synth" and record.dataset == "synth-semantickitti"
+        config = record.provenance.resolved_config
+        assert config["pretrained_on"] == "synth" and config["dataset"]["reducer"] == "semantickitti"
+        assert record.metrics["reducer"] == "semantickitti" and len(record.metrics["confusion_matrix"]) == 20
+        assert record.metrics["train_frames"] == 1  # SemanticKITTI's 1 % rule: every 100th train scan, from the first
+        # Naming the run's own dataset is the ordinary same-dataset spec (same run id as without it).
+        own = expand_matrix(["scalr"], ["finetune"], "synth-semantickitti", fractions=[0.01], draws=[0], seeds=[0],
+                            pretrained_on="synth-semantickitti")
+        assert own == expand_matrix(["scalr"], ["finetune"], "synth-semantickitti", fractions=[0.01], draws=[0],
+                                    seeds=[0])

@@ -83,6 +83,9 @@ def run(
                                                "pretraining (matched to its pretraining record by sha256)."),
     unrecorded_checkpoint: bool = typer.Option(False, help="Allow --checkpoint without a pretraining record in "
                                                            "the store; the run records it as a user checkpoint."),
+    pretrained_on: str = typer.Option(None, help="Pretrain on this dataset and run the protocol on --dataset "
+                                                 "(cross-dataset transfer, e.g. synth -> synth-semantickitti)."),
+    pretrain_dataroot: Path = typer.Option(None, help="Root of the --pretrained-on dataset (default: its own)."),
     results: Path = typer.Option(None, help="Results store (default: results/)."),
     device: str = typer.Option("cpu"),
     amp: str = AMP,
@@ -99,6 +102,13 @@ def run(
 ) -> None:
     """Run protocol(s) against method(s): the run matrix; finished runs are skipped, killed ones resume."""
     check_names(method, protocol, dataset)
+    if pretrained_on is not None:
+        check_names([], [], pretrained_on)
+    if pretrain_dataroot is not None and pretrained_on in (None, dataset):
+        raise typer.BadParameter("needs --pretrained-on naming another dataset than --dataset",
+                                 param_hint="--pretrain-dataroot")
+    dataroots = ({pretrained_on: str(pretrain_dataroot) if pretrain_dataroot else None}
+                 if pretrained_on not in (None, dataset) else None)
     from bench3d.harness.matrix import expand_matrix
     from bench3d.harness.runner import Runner
     from bench3d.results import ResultsStore
@@ -107,15 +117,16 @@ def run(
                           seeds=seed or None, pretrain_seeds=pretrain_seed or None, components=_components(component),
                           teacher_checkpoint=str(teacher_checkpoint) if teacher_checkpoint else None,
                           checkpoint=str(checkpoint) if checkpoint else None,
-                          unrecorded_checkpoint=unrecorded_checkpoint, settings=parse_settings(setting))
+                          unrecorded_checkpoint=unrecorded_checkpoint, settings=parse_settings(setting),
+                          pretrained_on=pretrained_on)
     console.print(f"{len(specs)} run(s)")
     if executor is not None:
         _submit(specs, executor, jobs, partition, gpus_per_job, timeout_min, results, device, dataroot, amp, workers,
-                grad_accum, sync_bn, keep_weights)
+                grad_accum, sync_bn, keep_weights, dataroots)
         return
     with epoch_progress() as on_epoch:
         runner = Runner(ResultsStore(results), device, dataroot, on_epoch, amp, workers, grad_accum=grad_accum,
-                        sync_bn=sync_bn, keep_weights=keep_weights)
+                        sync_bn=sync_bn, keep_weights=keep_weights, dataroots=dataroots)
         for spec in specs:
             rec = runner.evaluate(spec)
             if not runner.parallel.is_main:
@@ -138,12 +149,12 @@ def convert_checkpoint(
 
 def _submit(specs, executor: str, jobs: int, partition: str | None, gpus_per_job: int, timeout_min: int,
             results: Path | None, device: str, dataroot: Path | None, amp: str, workers: int, grad_accum: int,
-            sync_bn: bool, keep_weights: bool) -> None:
+            sync_bn: bool, keep_weights: bool, dataroots: dict[str, str | None] | None = None) -> None:
     from bench3d.harness.executors import RunnerSettings, submit_matrix
     from bench3d.paths import results_dir
 
     settings = RunnerSettings(str(results or results_dir()), device, str(dataroot) if dataroot else None, amp, workers,
-                              grad_accum=grad_accum, sync_bn=sync_bn, keep_weights=keep_weights)
+                              grad_accum=grad_accum, sync_bn=sync_bn, keep_weights=keep_weights, dataroots=dataroots)
     report = submit_matrix(specs, settings, executor, jobs, partition, gpus_per_job, timeout_min)
     console.print(f"{len(report.skipped)} finished run(s) skipped; {len(report.submitted)} submitted "
                   f"({executor}); {len(report.run_ids)} record(s) written; logs in {report.log_folder}")

@@ -32,11 +32,12 @@ class RunnerSettings:
     grad_accum: int = 1
     sync_bn: bool = False
     keep_weights: bool = False
+    dataroots: dict[str, str | None] | None = None  # other datasets' roots (Runner.dataroots)
 
     def runner(self) -> Runner:
         return Runner(ResultsStore(self.store), self.device, self.dataroot, amp=self.amp, workers=self.workers,
                       threads=self.threads, grad_accum=self.grad_accum, sync_bn=self.sync_bn,
-                      keep_weights=self.keep_weights)
+                      keep_weights=self.keep_weights, dataroots=self.dataroots)
 
 
 @dataclass

@@ -32,7 +32,7 @@ def expand_matrix(methods: Sequence[str], protocols: Sequence[str], dataset: str
                   seeds: Sequence[int] | None = None, pretrain_seeds: Sequence[int] | None = None,
                   components: dict[str, bool] | None = None, teacher_checkpoint: str | None = None,
                   checkpoint: str | None = None, unrecorded_checkpoint: bool = False,
-                  settings: dict[str, Any] | None = None) -> list[EvalSpec]:
+                  settings: dict[str, Any] | None = None, pretrained_on: str | None = None) -> list[EvalSpec]:
     known = method_names()
     for method in methods:
         if method not in known:
@@ -60,5 +60,6 @@ def expand_matrix(methods: Sequence[str], protocols: Sequence[str], dataset: str
                         for seed in seeds if seeds is not None else card.seeds:
                             specs.append(EvalSpec(method, protocol, dataset, float(fraction), int(draw), int(seed),
                                                   preset, int(pretrain_seed), comps, teacher_checkpoint,
-                                                  checkpoint, unrecorded_checkpoint, sets))
+                                                  checkpoint, unrecorded_checkpoint, sets,
+                                                  pretrained_on if pretrained_on != dataset else None))
     return specs

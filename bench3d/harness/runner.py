@@ -29,7 +29,6 @@ from typing import Any
 
 import torch
 
-from bench3d.data.nuscenes.tables import split_scene_names
 from bench3d.data.reader import Reader
 from bench3d.datasets import DatasetSpec, resolve_dataset
 from bench3d.engine.device import resolve_device
@@ -60,7 +59,7 @@ class Runner:
     def __init__(self, store: ResultsStore | None = None, device: str = "cpu", dataroot: str | Path | None = None,
                  on_epoch: EpochCallback | None = None, amp: str = "off", workers: int = 0,
                  threads: int | None = None, grad_accum: int = 1, sync_bn: bool = False,
-                 keep_weights: bool = False) -> None:
+                 keep_weights: bool = False, dataroots: dict[str, str | Path | None] | None = None) -> None:
         self.store = store or ResultsStore()
         self.keep_weights = keep_weights  # keep every run's trained model (weights/<run id>.pt), not only the card's
         self.workers = workers  # DataLoader workers that prepare pretraining samples
@@ -74,13 +73,16 @@ class Runner:
             repair_store(self.store, check_store(self.store, scan_records=False))  # dead processes' leftovers
         self.parallel.barrier()
         self.dataroot = dataroot
+        # Roots of other datasets than the one `dataroot` is for (a cross-dataset run's pretraining dataset);
+        # a name mapped to None uses that dataset's default root.
+        self.dataroots = dict(dataroots or {})
         self.on_epoch = on_epoch
         self._readers: dict[str, Reader] = {}
         self._samples: dict[tuple[str, str, str, tuple[str, ...], bool], Sequence[Any]] = {}
 
     # ---- shared state ----------------------------------------------------------------------------
     def dataset(self, name: str) -> DatasetSpec:
-        return resolve_dataset(name, self.dataroot)
+        return resolve_dataset(name, self.dataroots[name] if name in self.dataroots else self.dataroot)
 
     def reader(self, ds: DatasetSpec) -> Reader:
         key = f"{ds.name}:{ds.dataroot}"
@@ -89,13 +91,13 @@ class Runner:
         return self._readers[key]
 
     def split_tokens(self, ds: DatasetSpec, split: str) -> list[str]:
-        names = split_scene_names(ds.dataroot, ds.version, split)
+        names = ds.split_scenes(split)
         reader = self.reader(ds)
-        if ds.synthetic:  # a small synthetic release holds a subset of the mini scene names
+        if ds.synthetic:  # a small synthetic release holds a subset of the split's scene names
             present = {seq.name for seq in reader.sequences()}
             names = [n for n in names if n in present]
             if not names:
-                raise DataError(ds.dataroot / ds.version / "scene.json", f"no scene of split {split!r} in this release",
+                raise DataError(ds.dataroot, f"no scene of split {split!r} in this release",
                                 "generate more scenes (bench3d synth --scenes 10)")
         seqs = reader.sequences(names)  # a real release must hold every scene of the split
         return [tok for seq in seqs for tok in seq.sample_tokens]

@@ -63,9 +63,16 @@ class EvalSpec:
     checkpoint: str | None = None  # a user's checkpoint file instead of the suite's own pretraining
     unrecorded_checkpoint: bool = False  # allow `checkpoint` without a pretraining record in the store
     settings: tuple[tuple[str, Any], ...] = ()  # method-config overrides, as PretrainSpec's
+    #: The dataset the backbone is pretrained on when it is not `dataset` (cross-dataset transfer, e.g. pretrain on
+    #: nuScenes, finetune on SemanticKITTI); None: the same dataset.
+    pretrained_on: str | None = None
+
+    @property
+    def pretrain_dataset(self) -> str:
+        return self.pretrained_on or self.dataset
 
     def pretrain_spec(self) -> PretrainSpec:
-        return PretrainSpec(self.method, self.dataset, self.preset, self.pretrain_seed, self.components,
+        return PretrainSpec(self.method, self.pretrain_dataset, self.preset, self.pretrain_seed, self.components,
                             self.teacher_checkpoint, self.settings)
 
     def resolve(self, adapter: MethodAdapter, protocol: ResolvedProtocol, dataset: DatasetSpec,
@@ -80,6 +87,9 @@ class EvalSpec:
             "backbone": backbone,
             "protocol": protocol.as_config(),
             "dataset": dataset.as_config(),
+            # Only across datasets (so same-dataset run ids stay as they were); the checkpoint's record holds the
+            # pretraining dataset's identity.
+            **({"pretrained_on": self.pretrain_dataset} if self.pretrain_dataset != self.dataset else {}),
             "fraction": self.fraction,
             "draw": self.draw,
             "split_hash": split_hash,

@@ -11,7 +11,7 @@ import torch
 from bench3d.data.reader import Reader
 from bench3d.engine.loader import LazySamples
 from bench3d.errors import DataError
-from bench3d.labels.nuscenes import FINE_TO_EVAL
+from bench3d.labels.spaces import LabelSpace
 
 
 @dataclass
@@ -29,25 +29,26 @@ def _fixed_subset(n: int, k: int | None, seed: int, index: int) -> np.ndarray | 
     return np.sort(np.random.default_rng([seed, index]).choice(n, k, replace=False))
 
 
-def load_labelled(reader: Reader, tokens: Sequence[str], max_points: int | None = None,
+def load_labelled(reader: Reader, tokens: Sequence[str], space: LabelSpace, max_points: int | None = None,
                   supervised_points: int | None = None, seed: int = 0) -> LazySamples[LabelledCloud]:
     """Keyframe clouds with eval labels, each read when indexed (nothing is held).
 
-    `max_points` subsamples the backbone's input (a fixed random subset per frame); `supervised_points`
+    `space` maps the reader's raw labels to evaluation ids. `max_points` subsamples the backbone's input (a fixed random subset per frame); `supervised_points`
     keeps the whole input but picks a fixed subset of points whose labels train the head, so a frozen
     backbone's features are those of the whole cloud, exactly as in evaluation."""
     tokens = list(tokens)
-    return LazySamples(len(tokens), lambda i: load_cloud(reader, tokens[i], i, max_points, supervised_points, seed))
+    return LazySamples(len(tokens), lambda i: load_cloud(reader, tokens[i], i, space, max_points, supervised_points,
+                                                                seed))
 
 
-def load_cloud(reader: Reader, token: str, index: int, max_points: int | None, supervised_points: int | None,
-               seed: int) -> LabelledCloud:
+def load_cloud(reader: Reader, token: str, index: int, space: LabelSpace, max_points: int | None,
+               supervised_points: int | None, seed: int) -> LabelledCloud:
     """Sample `index` of a split: its cloud, eval labels and fixed subsets (seeded by (seed, index))."""
     frame = reader.frame(token, cameras=None, boxes=False)
     if frame.labels is None:
-        raise DataError(reader.dataroot / reader.version / "lidarseg.json",
-                        f"sample {token} has no lidarseg labels; segmentation protocols need nuScenes-lidarseg")
-    points, labels = frame.points[:, :4], FINE_TO_EVAL[frame.labels]
+        raise DataError(reader.dataroot, f"sample {token} has no point labels",
+                        f"segmentation protocols need the {space.name} labels (nuScenes-lidarseg, SemanticKITTI labels/)")
+    points, labels = frame.points[:, :4], space.to_eval(frame.labels)
     keep = _fixed_subset(len(points), max_points, seed, index)
     if keep is not None:
         points, labels = points[keep], labels[keep]

@@ -17,7 +17,7 @@ from torch import nn
 
 from bench3d.data.reader import Reader
 from bench3d.datasets import DatasetSpec
-from bench3d.labels.nuscenes import IGNORE_INDEX, NUM_EVAL_CLASSES
+from bench3d.labels.nuscenes import IGNORE_INDEX
 from bench3d.metrics import REDUCERS, ConfusionMatrix
 from bench3d.models.backbone import Backbone
 from bench3d.models.losses import segmentation_loss
@@ -41,7 +41,8 @@ class LidarSemsegArgs(TaskArgs):
 
 @register_task
 class LidarSemseg(Task[LabelledCloud, HeadInput]):
-    """Per-point semantic segmentation on the 16 nuScenes-lidarseg classes (+ ignore), mIoU."""
+    """Per-point semantic segmentation on the dataset's evaluation classes (+ ignore; nuScenes-lidarseg: 16,
+    SemanticKITTI: 19), mIoU with the dataset's convention."""
 
     name = "lidar_semseg"
     consumes = frozenset({"lidar"})
@@ -52,12 +53,13 @@ class LidarSemseg(Task[LabelledCloud, HeadInput]):
 
     def load(self, reader: Reader, dataset: DatasetSpec, tokens: Sequence[str], train: bool,
              seed: int) -> Sequence[LabelledCloud]:
+        space = dataset.label_space
         if not train:
-            return load_labelled(reader, tokens)
-        return load_labelled(reader, tokens, self.args.max_points, self.args.supervised_points, seed)
+            return load_labelled(reader, tokens, space)
+        return load_labelled(reader, tokens, space, self.args.max_points, self.args.supervised_points, seed)
 
     def build_model(self, backbone: Backbone, dataset: DatasetSpec) -> DownstreamModel:
-        return DownstreamModel(backbone, nn.Linear(backbone.out_channels, NUM_EVAL_CLASSES + 1))
+        return DownstreamModel(backbone, nn.Linear(backbone.out_channels, dataset.label_space.num_classes + 1))
 
     def head_inputs(self, model: DownstreamModel, samples: Sequence[LabelledCloud], device: torch.device,
                     rng: np.random.Generator | None) -> list[HeadInput]:
