@@ -165,6 +165,18 @@ def test_pretrain_on_nuscenes_format_and_finetune_on_semantickitti(harness_relea
         assert config["pretrained_on"] == "synth" and config["dataset"]["reducer"] == "semantickitti"
         assert record.metrics["reducer"] == "semantickitti" and len(record.metrics["confusion_matrix"]) == 20
         assert record.metrics["train_frames"] == 1  # SemanticKITTI's 1 % rule: every 100th train scan, from the first
+        # The comparison table on the pretraining dataset gets the transfer column, published values beside it.
+        from bench3d.reports.comparison import write_comparison
+
+        runner_nus = Runner(runner.store, "cpu", harness_release)
+        home = runner_nus.evaluate(expand_matrix(["scalr"], ["finetune"], "synth", fractions=[0.01], draws=[0],
+                                                 seeds=[0])[0])
+        assert home.checkpoint == record.checkpoint  # one pretraining serves both datasets
+        _, md = write_comparison(tmp_path / "store", "synth", tmp_path / "reports", ["ScaLR"], "lidar_semseg",
+                                 transfer=["synth-semantickitti"])
+        header = next(line for line in md.splitlines() if line.startswith("| method"))
+        assert header.split(" | ")[1:] == ["FT 1%", "KITTI FT 1% |"]
+        assert f"{100 * record.metrics['miou']:.2f}" in md and "| ScaLR (ViT-S) |" in md
         # Naming the run's own dataset is the ordinary same-dataset spec (same run id as without it).
         own = expand_matrix(["scalr"], ["finetune"], "synth-semantickitti", fractions=[0.01], draws=[0], seeds=[0],
                             pretrained_on="synth-semantickitti")

@@ -91,6 +91,8 @@ def table(
     out: Path = typer.Option(None, "--out", "--reports", help="Folder for table.md / .tex / .csv (default: $BENCH3D_REPORTS, else reports/ next to the results store)."),
     reference: list[str] = typer.Option(["Random", "SLidR", "ScaLR", "LiMA"], help="Published methods to show."),
     task: str = typer.Option(None, help="Task to tabulate (needed when the store holds several)."),
+    transfer: list[str] = typer.Option(None, help="Another dataset whose runs pretrained on --dataset add columns "
+                                                  "(e.g. synth-semantickitti: KITTI FT 1%; repeatable)."),
 ) -> None:
     """Comparison table: methods x (protocol, fraction), mean +- 95 % CI, published rows apart."""
     from bench3d.reports.comparison import write_comparison
@@ -98,7 +100,7 @@ def table(
     from bench3d.paths import reports_dir, results_dir
 
     out = out or reports_dir(store or results_dir())
-    paths, text = write_comparison(store, dataset, out, reference, task)
+    paths, text = write_comparison(store, dataset, out, reference, task, transfer=transfer or None)
     console.print(text)
     console.print("wrote " + ", ".join(str(p) for p in paths))
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench3d.reports.stats import score_of, summarise_runs
-from bench3d.reports.table import build_table
+import pandas as pd
+
+from bench3d.reports.table import TRANSFER_PREFIX, build_table
 from bench3d.paths import write_text_atomic
 from bench3d.results import ResultsStore
 from bench3d.results.store import records_to_frame
@@ -13,10 +15,14 @@ from bench3d.tasks import registered_tasks
 
 
 def write_comparison(store: str | Path | None, dataset: str, out_dir: Path, reference: list[str] | None = None,
-                     task: str | None = None, stem: str = "table") -> tuple[list[Path], str]:
+                     task: str | None = None, stem: str = "table",
+                     transfer: list[str] | None = None) -> tuple[list[Path], str]:
     """Table of the evaluation runs of `dataset` (and `task`; needed when the store holds several tasks),
-    written as `<stem>.md`, `.tex`, `.csv` and `<stem>_runs.csv` in `out_dir`."""
-    records = [r for r in ResultsStore(store).records() if r.dataset == dataset and r.kind == "evaluation"]
+    written as `<stem>.md`, `.tex`, `.csv` and `<stem>_runs.csv` in `out_dir`. `transfer`: other datasets whose
+    runs of the task, pretrained on `dataset`, add columns (SemanticKITTI 1 %, Waymo 1 %)."""
+    everything = ResultsStore(store).records()
+    records = [r for r in everything if r.dataset == dataset and r.kind == "evaluation"
+               and not r.provenance.resolved_config.get("pretrained_on")]
     tasks = sorted({r.task for r in records})
     if not records:
         raise ValueError(f"no evaluation runs for dataset {dataset!r} in {store or 'results/'}; run `bench3d run` first")
@@ -28,16 +34,27 @@ def write_comparison(store: str | Path | None, dataset: str, out_dir: Path, refe
         raise ValueError(f"no runs of task {task!r} on {dataset!r}; tasks in the store: {tasks}")
     score = score_of(records)
     summary = summarise_runs(records_to_frame(records), score.name)
+    transfers, cells = {}, [summary.assign(dataset=dataset)]
+    for target in transfer or []:
+        moved = [r for r in everything if r.dataset == target and r.kind == "evaluation" and r.task == task
+                 and r.provenance.resolved_config.get("pretrained_on") == dataset]
+        if not moved:
+            raise ValueError(f"no {task} runs on {target!r} pretrained on {dataset!r}; run `bench3d run --dataset "
+                             f"{target} --pretrained-on {dataset}` first")
+        transfers[TRANSFER_PREFIX.get(target, target)] = part = summarise_runs(records_to_frame(moved), score.name)
+        cells.append(part.assign(dataset=target))
     task_cls = registered_tasks().get(task)
-    table = build_table(summary, dataset, task, score, task_cls.reference_table if task_cls else None, reference)
-    table.notes = teacher_notes(ResultsStore(store), records)
+    table = build_table(summary, dataset, task, score, task_cls.reference_table if task_cls else None, reference,
+                        transfers)
+    moved = [r for r in everything if r.dataset in (transfer or [])]
+    table.notes = teacher_notes(ResultsStore(store), records + moved)
     out_dir.mkdir(parents=True, exist_ok=True)
     md = table.to_markdown()
     paths = [out_dir / f"{stem}.md", out_dir / f"{stem}.tex", out_dir / f"{stem}.csv", out_dir / f"{stem}_runs.csv"]
     write_text_atomic(paths[0], md)
     write_text_atomic(paths[1], table.to_latex())
     write_text_atomic(paths[2], table.to_csv())
-    write_text_atomic(paths[3], summary.to_csv(index=False))  # which run ids make each cell
+    write_text_atomic(paths[3], pd.concat(cells).to_csv(index=False))  # which run ids make each cell
     return paths, md
 
 

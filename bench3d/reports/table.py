@@ -24,12 +24,16 @@ REFERENCE_COLUMNS = {
     "nuscenes_10": ("finetune", 0.1),
     "nuscenes_25": ("finetune", 0.25),
     "nuscenes_100": ("finetune", 1.0),
+    "kitti_1": ("finetune", 0.01, "KITTI"),
+    "waymo_1": ("finetune", 0.01, "Waymo"),
 }
+#: Transfer columns: a target dataset's runs (pretrained on the table's dataset) are labelled with its short name.
+TRANSFER_PREFIX = {"semantickitti": "KITTI", "synth-semantickitti": "KITTI", "waymo": "Waymo", "synth-waymo": "Waymo"}
 
 
-def column_label(protocol: str, fraction: float) -> str:
+def column_label(protocol: str, fraction: float, prefix: str = "") -> str:
     short = {"linear_probe": "LP", "finetune": "FT", "full_finetune": "FT"}.get(protocol, protocol)
-    return f"{short} {fraction * 100:g}%"
+    return f"{prefix + ' ' if prefix else ''}{short} {fraction * 100:g}%"
 
 
 @dataclass
@@ -127,14 +131,17 @@ def published_table(name: str) -> pd.DataFrame:
 
 
 def build_table(summary: pd.DataFrame, dataset: str, task: str, score: ScoreSpec, reference_table: str | None = None,
-                reference_methods: list[str] | None = None) -> ComparisonTable:
+                reference_methods: list[str] | None = None,
+                transfer: dict[str, pd.DataFrame] | None = None) -> ComparisonTable:
     """`summary` from stats.summarise_runs (raw values); reference rows for the named methods, from the task's
-    published table (in the same units as the printed score)."""
+    published table (in the same units as the printed score). `transfer`: column prefix (KITTI, Waymo) -> the
+    summary of another dataset's runs whose backbones were pretrained on `dataset` (the papers' transfer columns)."""
     scale = 100.0 if score.percent else 1.0
     measured: dict[str, dict[str, tuple[float, float, int]]] = {}
-    for _, r in summary.iterrows():
-        col = column_label(r["protocol"], float(r["fraction"]))
-        measured.setdefault(r["method"], {})[col] = (scale * r["mean"], scale * r["ci95"], int(r["n"]))
+    for prefix, part in [("", summary), *(transfer or {}).items()]:
+        for _, r in part.iterrows():
+            col = column_label(r["protocol"], float(r["fraction"]), prefix)
+            measured.setdefault(r["method"], {})[col] = (scale * r["mean"], scale * r["ci95"], int(r["n"]))
     cols = sorted({c for row in measured.values() for c in row}, key=_column_order)
     measured_df = pd.DataFrame.from_dict(measured, orient="index").reindex(columns=cols)
     measured_df = measured_df.map(lambda v: v if isinstance(v, tuple) else (math.nan, math.nan, 0))
@@ -148,7 +155,7 @@ def build_table(summary: pd.DataFrame, dataset: str, task: str, score: ScoreSpec
     for _, r in ref.iterrows():
         label = f"{r['method']} ({r['backbone_2d']})" if r["backbone_2d"] != "-" else str(r["method"])
         ref_rows[label] = {column_label(*REFERENCE_COLUMNS[k]): r[k] for k in REFERENCE_COLUMNS
-                           if column_label(*REFERENCE_COLUMNS[k]) in cols}
+                           if k in r and column_label(*REFERENCE_COLUMNS[k]) in cols}
     reference_df = pd.DataFrame.from_dict(ref_rows, orient="index").reindex(columns=cols)
     return ComparisonTable(measured_df, reference_df, dataset, task, score)
 
