@@ -182,3 +182,11 @@ def test_pretrain_on_nuscenes_format_and_finetune_on_semantickitti(harness_relea
                             pretrained_on="synth-semantickitti")
         assert own == expand_matrix(["scalr"], ["finetune"], "synth-semantickitti", fractions=[0.01], draws=[0],
                                     seeds=[0])
+
+
+def test_reader_speed_is_measured_against_a_plain_numpy_read(kitti_release: Path) -> None:
+    from bench3d.data.semantickitti.bench import compare_scan_speed
+
+    result = compare_scan_speed(kitti_release, n_scans=4, repeats=1)
+    assert result["scans"] == 4 and result["points_per_scan"] > 1000
+    assert 0 < result["bench3d_time_over_numpy"] < float("inf")

@@ -17,8 +17,18 @@ def reader(dataroot: Path = typer.Option(None, help="Release (default: the embed
            version: str = typer.Option("v1.0-mini"), samples: int = typer.Option(20, min=1),
            repeats: int = typer.Option(3, min=1),
            image_size: str = typer.Option(None, help="HxW a consumer asks for (e.g. 225x400, the tiny presets' "
-                                                     "teacher input); larger images decode at that size.")) -> None:
-    """Full frame (LiDAR + 6 images + point-pixel pairs): bench3d reader vs devkit get_sample_data + map_pointcloud_to_image."""
+                                                     "teacher input); larger images decode at that size."),
+           format: str = typer.Option("nuscenes", "--format", help="nuscenes or semantickitti.")) -> None:
+    """Full frame (LiDAR + 6 images + point-pixel pairs): bench3d reader vs devkit get_sample_data + map_pointcloud_to_image.
+    With --format semantickitti: scans (points + labels) vs a plain numpy read of the same files."""
+    if format == "semantickitti":
+        from bench3d.data.semantickitti.bench import compare_scan_speed
+
+        if dataroot is None:
+            raise typer.BadParameter("give the SemanticKITTI release (its folder holding sequences/)",
+                                     param_hint="--dataroot")
+        console.print_json(json.dumps(compare_scan_speed(dataroot, samples, repeats)))
+        return
     from bench3d.data.nuscenes.bench import compare_frame_speed
     from bench3d.paths import default_synth_root
 

@@ -3,7 +3,7 @@
 Tokens are `NN/NNNNNN` (sequence / scan). Conventions, so that frames mean what nuScenes frames mean:
 - points: x, y, z in the velodyne frame and the remission rescaled to the 0..255 intensity scale of nuScenes
   (`INTENSITY_SCALE`), so a backbone's intensity input has one range across datasets;
-- labels: raw SemanticKITTI semantic ids (the low 16 bits of the `.label` values);
+- labels: raw SemanticKITTI semantic ids, uint32 (the low 16 bits of the `.label` values);
 - the velodyne frame is the "ego" frame (`lidar_to_ego` = I); `ego_to_global` is the scan's LiDAR pose in the
   first scan's LiDAR frame, Tr⁻¹ · P_i · Tr (as semantic-kitti-api's `generate_sequential.py`);
 - one camera, `image_2` (the left colour camera), synchronised with the scan: its intrinsics are P2's 3x3 part
@@ -130,13 +130,12 @@ class SemanticKittiReader:
         seq, scan = _split_token(sample_token)
         index = self._sequence(seq).sample_tokens.index(sample_token)
         folder = self.dataroot / "sequences" / seq
-        raw = files.read_scan(folder / "velodyne" / f"{scan}.bin")
-        points = raw.copy()
+        points = files.read_scan(folder / "velodyne" / f"{scan}.bin")  # a fresh array: scaled in place
         points[:, 3] *= INTENSITY_SCALE
         point_labels = None
         label_path = folder / "labels" / f"{scan}.label"
         if labels and label_path.is_file():
-            point_labels = (files.read_labels(label_path, len(raw)) & 0xFFFF).astype(np.int64)
+            point_labels = files.read_labels(label_path, len(points)) & np.uint32(0xFFFF)
         pose = self._lidar_poses(seq)[index]
         timestamp = int(round(self._times(seq)[index] * 1e6))
         views = {}
