@@ -51,7 +51,8 @@ def _matrix_lines(path: Path, rows: list[str]) -> list[np.ndarray]:
         try:
             values = np.array([float(v) for v in line.split()], dtype=np.float64)
         except ValueError:
-            raise DataError(path, f"line {no} is not 12 numbers: {line!r}", "one row-major 3x4 matrix per line") from None
+            raise DataError(path, f"line {no} is not 12 numbers: {line!r}",
+                            "one row-major 3x4 matrix per line") from None
         if values.size != 12:
             raise DataError(path, f"line {no} has {values.size} numbers, not 12", "one row-major 3x4 matrix per line")
         out.append(np.vstack([values.reshape(3, 4), [0.0, 0.0, 0.0, 1.0]]))
