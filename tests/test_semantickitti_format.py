@@ -190,3 +190,21 @@ def test_reader_speed_is_measured_against_a_plain_numpy_read(kitti_release: Path
     result = compare_scan_speed(kitti_release, n_scans=4, repeats=1)
     assert result["scans"] == 4 and result["points_per_scan"] > 1000
     assert 0 < result["bench3d_time_over_numpy"] < float("inf")
+
+
+def test_every_label_space_maps_every_world_class() -> None:
+    from bench3d.labels import waymo
+    from bench3d.labels.spaces import LABEL_SPACES
+
+    assert set(waymo.FROM_NUSCENES_FINE) == set(nus.FINE_CLASSES)
+    fine = np.arange(len(nus.FINE_CLASSES))
+    worlds = {"nuscenes": fine, "semantickitti": kitti.raw_from_nuscenes_fine(fine),
+              "waymo": waymo.types_from_nuscenes_fine(fine)}
+    for name, raw in worlds.items():
+        space = LABEL_SPACES[name]
+        ids = space.to_eval(raw)
+        assert ids.min() >= 0 and ids.max() <= space.num_classes
+        # The classes every driving scene has are evaluated (not ignored) in every space.
+        for cls in ("vehicle.car", "human.pedestrian.adult", "flat.driveable_surface", "flat.sidewalk",
+                    "static.vegetation", "static.manmade"):
+            assert ids[nus.FINE_INDEX[cls]] != space.ignore_index, (name, cls)

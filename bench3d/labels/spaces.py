@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench3d.labels import nuscenes, semantickitti
+from bench3d.labels import nuscenes, semantickitti, waymo
 
 
 @dataclass(frozen=True)
@@ -27,4 +27,5 @@ class LabelSpace:
 LABEL_SPACES: dict[str, LabelSpace] = {
     "nuscenes": LabelSpace("nuscenes", nuscenes.EVAL_CLASSES, lambda raw: nuscenes.FINE_TO_EVAL[raw]),
     "semantickitti": LabelSpace("semantickitti", semantickitti.EVAL_CLASSES, semantickitti.raw_to_train),
+    "waymo": LabelSpace("waymo", waymo.SEGMENTATION_CLASSES, waymo.to_eval_ids),
 }
