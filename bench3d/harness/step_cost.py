@@ -15,6 +15,7 @@ import torch
 from bench3d.engine.numerics import autocast, grad_scaler
 from bench3d.engine.seeding import seed_everything
 from bench3d.engine.timing import time_steps
+from bench3d.errors import ConfigError
 from bench3d.methods import MethodAdapter, PretrainContext
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,8 @@ def measure_pretraining_step(adapter: MethodAdapter, ctx: PretrainContext, steps
     seed_everything(ctx.seed)
     batches = adapter.batch_order(ctx, 0)[: warmup + steps]
     if len(batches) < warmup + steps:
-        raise ValueError(f"only {len(batches)} batches in the split; need warmup + steps = {warmup + steps}")
+        raise ConfigError(f"only {len(batches)} batches in the pretraining split; --warmup {warmup} + --steps {steps} "
+                          f"need {warmup + steps}: lower them or generate a larger world (bench3d synth --scenes 10)")
     try:
         backbones, heads, model, optimizer = adapter.build_training(ctx)
         model.train()
