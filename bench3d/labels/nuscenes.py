@@ -103,3 +103,12 @@ def fine_to_eval(labels: np.ndarray) -> np.ndarray:
         bad = labels[(labels < 0) | (labels >= len(FINE_CLASSES))][0]
         raise ValueError(f"nuScenes fine label {int(bad)} is outside 0..{len(FINE_CLASSES) - 1}")
     return FINE_TO_EVAL[labels]
+
+
+def lut_by_fine_name(mapping: dict[str, int], dtype: type = np.int64) -> np.ndarray:
+    """Lookup table over the fine ids from a {fine name: id} map that must name every fine class (another
+    dataset's ids for the synthetic world's classes)."""
+    missing = sorted(set(FINE_CLASSES) - set(mapping))
+    if missing:
+        raise ValueError(f"the map has no entry for fine classes {missing}")
+    return np.array([mapping[name] for name in FINE_CLASSES], dtype=dtype)

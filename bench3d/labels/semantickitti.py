@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from bench3d.labels.nuscenes import lut_by_fine_name
+
 RAW_LABELS: dict[int, str] = {
     0: "unlabeled",
     1: "outlier",
@@ -144,16 +146,7 @@ FROM_NUSCENES_FINE: dict[str, int] = {
 }  # fmt: skip
 
 
-def _fine_lut() -> np.ndarray:
-    from bench3d.labels.nuscenes import FINE_CLASSES
-
-    missing = sorted(set(FINE_CLASSES) - set(FROM_NUSCENES_FINE))
-    if missing:
-        raise AssertionError(f"FROM_NUSCENES_FINE has no entry for {missing}")
-    return np.array([FROM_NUSCENES_FINE[name] for name in FINE_CLASSES], dtype=np.uint32)
-
-
-FINE_TO_RAW_LUT: np.ndarray = _fine_lut()
+FINE_TO_RAW_LUT: np.ndarray = lut_by_fine_name(FROM_NUSCENES_FINE, np.uint32)
 
 
 def raw_from_nuscenes_fine(fine: np.ndarray) -> np.ndarray:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from bench3d.labels.nuscenes import lut_by_fine_name
+
 SEGMENTATION_CLASSES: tuple[str, ...] = (
     "UNDEFINED",
     "CAR",
@@ -66,9 +68,9 @@ FROM_NUSCENES_FINE: dict[str, int] = {
 }  # fmt: skip
 
 
+FINE_TO_TYPE_LUT: np.ndarray = lut_by_fine_name(FROM_NUSCENES_FINE, np.int32)
+
+
 def types_from_nuscenes_fine(fine: np.ndarray) -> np.ndarray:
     """nuScenes fine ids (0..31) -> Waymo segmentation types, per `FROM_NUSCENES_FINE`."""
-    from bench3d.labels.nuscenes import FINE_CLASSES
-
-    lut = np.array([FROM_NUSCENES_FINE[name] for name in FINE_CLASSES], dtype=np.int32)
-    return lut[np.asarray(fine)]
+    return FINE_TO_TYPE_LUT[np.asarray(fine)]
