@@ -128,10 +128,12 @@ class CMCR(MethodAdapter):
             keep = self._unmasked_pairs(item, mask)
             cams, uv = item.camera_index[keep].to(dev), item.uv[keep].to(dev)
             hw = tuple(item.images.shape[1:3])
+            pixel_shared = heads["pixel_shared"](maps)  # (C, D, h, w): sampled at the pairs, and decoded below
             point_pairs.append(shared[item.point_index[keep].to(dev)])
-            pixel_pairs.append(F.normalize(sample_features(heads["pixel_shared"](maps), cams, uv, hw), dim=1))
+            pixel_pairs.append(F.normalize(sample_features(pixel_shared, cams, uv, hw), dim=1))
             if mask is not None:
-                terms.setdefault("reconstruction", []).append(self._reconstruction(heads, maps, images))
+                terms.setdefault("reconstruction", []).append(
+                    self._reconstruction(heads, maps, F.normalize(pixel_shared, dim=1), images))
             specific = heads["point_specific"](f) if "point_specific" in heads else None
             if self._on("occupancy_estimation"):
                 queries = occupancy_queries(item.points.to(dev), cfg.occupancy.queries, cfg.occupancy.shell, rng)
@@ -164,11 +166,12 @@ class CMCR(MethodAdapter):
         row, col = pixel_of(item.uv, tuple(mask.shape[1:]))
         return ~mask[item.camera_index, row, col]
 
-    def _reconstruction(self, heads: nn.Module, maps: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+    def _reconstruction(self, heads: nn.Module, maps: torch.Tensor, shared: torch.Tensor,
+                        images: torch.Tensor) -> torch.Tensor:
         """MSE between the decoded image and the unmasked one, on [0, 1] pixels. The shared features are
         quantised at the decoder's resolution and then upsampled (the release upsamples first; quantising
-        every full-resolution pixel against 400 codes is the expensive order for the same information)."""
-        shared = F.normalize(heads["pixel_shared"](maps), dim=1)
+        every full-resolution pixel against 400 codes is the expensive order for the same information).
+        `shared`: the normalised shared pixel features of `maps`."""
         c, d, h, w = shared.shape
         flat = shared.permute(0, 2, 3, 1).reshape(-1, d)
         codes = self._with_codes(heads, flat).reshape(c, h, w, d).permute(0, 3, 1, 2)

@@ -63,6 +63,8 @@ class SemanticKittiReader:
                 self._sequences[folder.name] = KittiSequence(folder.name, tuple(f"{folder.name}/{s}" for s in scans))
         if not self._sequences:
             raise DataError(root, "holds no sequence with velodyne/*.bin scans")
+        # Position of each scan in its sequence (its pose and time row); a sequence holds thousands of scans.
+        self._index = {t: i for seq in self._sequences.values() for i, t in enumerate(seq.sample_tokens)}
 
     # ---- sequences and neighbours -------------------------------------------------------------
     def sequences(self, scene_names: list[str] | None = None) -> list[KittiSequence]:
@@ -76,7 +78,7 @@ class SemanticKittiReader:
     def neighbours(self, sample_token: str, past: int = 0, future: int = 0) -> list[str]:
         seq, _ = _split_token(sample_token)
         tokens = self._sequence(seq).sample_tokens
-        i = tokens.index(sample_token)
+        i = self._scan_index(sample_token)
         return list(tokens[max(0, i - past):i + future + 1])
 
     def sample_files(self, sample_token: str) -> list[Path]:
@@ -89,6 +91,13 @@ class SemanticKittiReader:
         if seq not in self._sequences:
             raise DataError(self.dataroot / "sequences" / seq, "is not a sequence of this release")
         return self._sequences[seq]
+
+    def _scan_index(self, token: str) -> int:
+        if token not in self._index:
+            seq, scan = _split_token(token)
+            raise DataError(self.dataroot / "sequences" / seq / "velodyne" / f"{scan}.bin",
+                            "is not a scan of this release")
+        return self._index[token]
 
     @lru_cache(maxsize=64)  # noqa: B019 - one reader per release; a handful of sequences
     def _calib(self, seq: str) -> dict[str, np.ndarray]:
@@ -128,7 +137,7 @@ class SemanticKittiReader:
             raise DataError(self.dataroot, "SemanticKITTI frames are single scans here (sweeps=1)",
                             "stack neighbouring scans with `neighbours` and the poses instead")
         seq, scan = _split_token(sample_token)
-        index = self._sequence(seq).sample_tokens.index(sample_token)
+        index = self._scan_index(sample_token)
         folder = self.dataroot / "sequences" / seq
         points = files.read_scan(folder / "velodyne" / f"{scan}.bin")  # a fresh array: scaled in place
         points[:, 3] *= INTENSITY_SCALE

@@ -13,7 +13,7 @@ from nuscenes.utils.splits import create_splits_scenes
 
 from bench3d.data.nuscenes import NuScenesReader
 from bench3d.data.semantickitti.writer import write_semantickitti
-from bench3d.errors import ConfigError
+from bench3d.synth.generate import check_target
 from bench3d.labels.semantickitti import raw_from_nuscenes_fine
 from bench3d.synth import SynthConfig, generate_release
 
@@ -23,8 +23,7 @@ SPLITS = {"v1.0-mini": ("mini_train", "mini_val"), "v1.0-trainval": ("train", "v
 def generate_semantickitti(out: Path, cfg: SynthConfig, overwrite: bool = False, progress=None) -> Path:
     """Write the world of `cfg` as a SemanticKITTI release at `out` (its `--dataroot`)."""
     out = Path(out).resolve()
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise ConfigError(f"{out} is not empty; pass overwrite=True (CLI: --overwrite) to replace it")
+    check_target(out, overwrite)  # the synthetic release's own rule: only an empty folder, unless overwrite
     source = out.parent / f".{out.name}.nuscenes-{os.getpid()}"
     single = dataclasses.replace(cfg, camera_sweeps=False, lidar_sweeps=False, pixel_sidecars=False)
     try:

@@ -25,6 +25,7 @@ from bench3d.data.reader import Reader
 from bench3d.data.semantickitti import files
 from bench3d.data.semantickitti.reader import CAMERA, INTENSITY_SCALE
 from bench3d.errors import ConfigError
+from bench3d.synth.generate import check_target
 from bench3d.geometry import invert_transform
 from bench3d.labels.semantickitti import TRAIN_SEQUENCES, VALID_SEQUENCES
 
@@ -46,8 +47,7 @@ def write_semantickitti(reader: Reader, out: Path, train_scenes: Sequence[str], 
                         overwrite: bool = False) -> Path:
     """Write the scenes' keyframes under `out/sequences/` (atomically: into a sibling folder, then renamed)."""
     out = Path(out).resolve()
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise ConfigError(f"{out} is not empty; pass overwrite=True (CLI: --overwrite) to replace it")
+    check_target(out, overwrite)  # the synthetic release's own rule: only an empty folder, unless overwrite
     numbers = sequence_numbers(train_scenes, val_scenes)
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
