@@ -22,7 +22,7 @@ demo: setup
 	$(BIN)/bench3d demo
 
 test: setup
-	$(BIN)/python -m pytest -q --durations=25
+	$(BIN)/python -m pytest -q -n auto --dist worksteal --durations=25
 
 bench: setup
 	$(BIN)/python -m pytest -q -m benchmark --benchmark-enable

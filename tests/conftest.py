@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from _cards import using_cards, write_cards
 
+# Under pytest-xdist (`make test` runs `-n auto`), each worker gets its share of the cores instead of every
+# worker's torch taking all of them: oversubscribed intra-op threads spin and run slower than serial. Set before
+# any test builds a Runner (torch threads are part of a run's id) and inherited by the processes tests start.
+if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1)
+                                                     // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
+    import torch
+
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _private_disk_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Tests (and the processes they start) cache per-sample products in their own folder, not ~/.cache."""
-    import os
-
     os.environ["BENCH3D_CACHE"] = str(tmp_path_factory.mktemp("bench3d-cache"))
 
 
