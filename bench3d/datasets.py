@@ -26,7 +26,7 @@ class DatasetSpec:
     val_split: str
     reducer: str = "nuscenes"  # metric convention, and the label space (labels/spaces.py)
     synthetic: bool = False
-    format: str = "nuscenes"  # on-disk layout: nuscenes | semantickitti
+    format: str = "nuscenes"  # on-disk layout: nuscenes | semantickitti | waymo
 
     @property
     def label_space(self) -> LabelSpace:
@@ -38,6 +38,10 @@ class DatasetSpec:
             from bench3d.data.semantickitti import SemanticKittiReader
 
             return SemanticKittiReader(self.dataroot)
+        if self.format == "waymo":
+            from bench3d.data.waymo import WaymoReader
+
+            return WaymoReader(self.dataroot)
         from bench3d.data.nuscenes import NuScenesReader
 
         return NuScenesReader(self.dataroot, self.version)
@@ -48,15 +52,24 @@ class DatasetSpec:
             if split not in KITTI_SPLITS:
                 raise DataError(self.dataroot, f"SemanticKITTI has no split {split!r}", "use train or valid")
             return [f"{n:02d}" for n in KITTI_SPLITS[split]]
+        if self.format == "waymo":
+            from bench3d.data.waymo.columns import LIDAR, SPLITS
+
+            if split not in SPLITS:
+                raise DataError(self.dataroot, f"Waymo has no split {split!r}", f"use one of {', '.join(SPLITS)}")
+            return sorted(p.stem for p in (self.dataroot / split / LIDAR).glob("*.parquet"))
         from bench3d.data.nuscenes.tables import split_scene_names
 
         return split_scene_names(self.dataroot, self.version, split)
 
     def tables_sha256(self) -> str:
         """The release's identity, not its path: the content hash of its tables (nuScenes `<version>/*.json`;
-        SemanticKITTI every sequence's calib, poses and times plus its scan and label file names and sizes)."""
+        SemanticKITTI every sequence's calib, poses and times plus its scan and label file names and sizes;
+        Waymo its calibrations and vehicle poses plus every component file's name and size)."""
         if self.format == "semantickitti":
             return kitti_release_sha256(self.dataroot)
+        if self.format == "waymo":
+            return waymo_release_sha256(self.dataroot)
         return tables_sha256(self.dataroot / self.version)
 
     def as_config(self) -> dict[str, str]:
@@ -103,14 +116,36 @@ def kitti_release_sha256(root: Path) -> str:
     return outer.hexdigest()
 
 
-def _kitti_root(dataroot: str | Path | None, synthetic: bool) -> Path:
-    root = dataroot or (None if synthetic else os.environ.get("SEMANTICKITTI_DATAROOT"))
+WAYMO_HASHED_COMPONENTS = ("lidar_calibration", "camera_calibration", "vehicle_pose")  # small: hashed whole
+
+
+def waymo_release_sha256(root: Path) -> str:
+    """sha256 over the calibration and vehicle-pose files' contents and every component file's (path, size)."""
+    files = sorted(p for split in ("training", "validation", "testing") for p in (root / split).glob("*/*.parquet"))
+    if not files:
+        raise DataError(root, "holds no <split>/<component>/*.parquet", "point --dataroot at a Waymo v2 root")
+    outer = hashlib.sha256()
+    for f in files:
+        rel = f.relative_to(root).as_posix()
+        outer.update(f"{rel}:{f.stat().st_size}\n".encode())
+        if f.parent.name in WAYMO_HASHED_COMPONENTS:
+            outer.update(hashlib.sha256(f.read_bytes()).digest())
+    return outer.hexdigest()
+
+
+def _root(dataroot: str | Path | None, synthetic: bool, env: str, synth_folder: str, dataset: str, holds: str
+          ) -> Path:
+    root = dataroot or (None if synthetic else os.environ.get(env))
     if root is None:
         if synthetic:
-            return data_dir() / "synth-semantickitti"
-        raise DataError("--dataroot", "no SemanticKITTI dataroot given",
-                        "pass --dataroot (the folder holding sequences/) or set SEMANTICKITTI_DATAROOT")
+            return data_dir() / synth_folder
+        raise DataError("--dataroot", f"no {dataset} dataroot given", f"pass --dataroot (the folder holding {holds}) "
+                        f"or set {env}")
     return Path(root)
+
+
+def _kitti_root(dataroot: str | Path | None, synthetic: bool) -> Path:
+    return _root(dataroot, synthetic, "SEMANTICKITTI_DATAROOT", "synth-semantickitti", "SemanticKITTI", "sequences/")
 
 
 def _nuscenes_root(dataroot: str | Path | None) -> Path:
@@ -132,8 +167,13 @@ def resolve_dataset(name: str, dataroot: str | Path | None = None) -> DatasetSpe
         synthetic = name == "synth-semantickitti"
         return DatasetSpec(name, _kitti_root(dataroot, synthetic), "semantickitti", "train", "valid",
                            reducer="semantickitti", synthetic=synthetic, format="semantickitti")
+    if name in ("waymo", "synth-waymo"):
+        synthetic = name == "synth-waymo"
+        root = _root(dataroot, synthetic, "WAYMO_DATAROOT", "synth-waymo", "Waymo", "training/ and validation/")
+        return DatasetSpec(name, root, "waymo-v2", "training", "validation", reducer="waymo", synthetic=synthetic,
+                           format="waymo")
     raise UnknownNameError("dataset", name, dataset_names())
 
 
 def dataset_names() -> list[str]:
-    return ["nuscenes", "nuscenes-mini", "semantickitti", "synth", "synth-semantickitti"]
+    return ["nuscenes", "nuscenes-mini", "semantickitti", "synth", "synth-semantickitti", "synth-waymo", "waymo"]

@@ -18,9 +18,17 @@ def reader(dataroot: Path = typer.Option(None, help="Release (default: the embed
            repeats: int = typer.Option(3, min=1),
            image_size: str = typer.Option(None, help="HxW a consumer asks for (e.g. 225x400, the tiny presets' "
                                                      "teacher input); larger images decode at that size."),
-           format: str = typer.Option("nuscenes", "--format", help="nuscenes or semantickitti.")) -> None:
+           format: str = typer.Option("nuscenes", "--format", help="nuscenes, semantickitti or waymo.")) -> None:
     """Full frame (LiDAR + 6 images + point-pixel pairs): bench3d reader vs devkit get_sample_data + map_pointcloud_to_image.
-    With --format semantickitti: scans (points + labels) vs a plain numpy read of the same files."""
+    With --format semantickitti: scans (points + labels) vs a plain numpy read of the same files; with --format waymo:
+    TOP points and labels vs a plain pyarrow read and numpy conversion of the same rows."""
+    if format == "waymo":
+        from bench3d.data.waymo.bench import compare_waymo_speed
+
+        if dataroot is None:
+            raise typer.BadParameter("give the Waymo v2 release (its folder holding training/)", param_hint="--dataroot")
+        console.print_json(json.dumps(compare_waymo_speed(dataroot, samples, repeats)))
+        return
     if format == "semantickitti":
         from bench3d.data.semantickitti.bench import compare_scan_speed
 

@@ -29,13 +29,15 @@ def synth(
                                         help="Per-pixel class and depth PNGs under synthetic/."),
     workers: int = typer.Option(2, "--workers", help="Worker processes (does not change the output)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a non-empty existing folder."),
-    format: str = typer.Option("nuscenes", "--format", help="nuscenes or semantickitti (sequences/NN/..., the train "
-                                                           "scenes as 00-07, 09, 10 and the val scenes as 08)."),
+    format: str = typer.Option("nuscenes", "--format", help="nuscenes, semantickitti (sequences/NN/..., the train "
+                                                           "scenes as 00-07, 09, 10 and the val scenes as 08) or "
+                                                           "waymo (v2 Parquet components; train scenes as training/ "
+                                                           "segments, val scenes as validation/)."),
 ) -> None:
     """Generate a synthetic driving world written as a real nuScenes release (tables, LiDAR, cameras, lidarseg),
-    or as a SemanticKITTI release (`--format semantickitti`)."""
-    if format not in ("nuscenes", "semantickitti"):
-        raise typer.BadParameter(f"{format!r}: choose nuscenes or semantickitti", param_hint="--format")
+    as a SemanticKITTI release (`--format semantickitti`) or as a Waymo Open Dataset v2 release (`--format waymo`)."""
+    if format not in ("nuscenes", "semantickitti", "waymo"):
+        raise typer.BadParameter(f"{format!r}: choose nuscenes, semantickitti or waymo", param_hint="--format")
     from bench3d.synth import SynthConfig, SynthOptionError, generate_release, parse_image_size
     from bench3d.synth.generate import check_target
 
@@ -57,6 +59,10 @@ def synth(
                 from bench3d.data.semantickitti.synthetic import generate_semantickitti
 
                 root = generate_semantickitti(out, cfg, overwrite=overwrite, progress=update)
+            elif format == "waymo":
+                from bench3d.data.waymo.synthetic import generate_waymo
+
+                root = generate_waymo(out, cfg, overwrite=overwrite, progress=update)
             else:
                 root = generate_release(out, cfg, overwrite=overwrite, progress=update)
     except SynthOptionError as err:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -52,17 +53,19 @@ def decode_pool() -> ThreadPoolExecutor:
     return _POOL[1]
 
 
-def load_image(path: Path, max_size: tuple[int, int] | None = None) -> tuple[np.ndarray, float, float]:
-    """RGB image (H, W, 3) uint8 and the (x, y) scale from file pixels to returned pixels.
+def load_image(path: Path, max_size: tuple[int, int] | None = None, data: bytes | None = None
+               ) -> tuple[np.ndarray, float, float]:
+    """RGB image (H, W, 3) uint8 and the (x, y) scale from file pixels to returned pixels. With `data`, the
+    encoded image comes from those bytes (a Parquet cell, say) and `path` only names it in errors.
 
     With `max_size` (H, W), an image larger in either side is returned at exactly that size: a JPEG is
     decoded in draft mode at the smallest 1/2, 1/4 or 1/8 scale that still covers it (libjpeg's DCT scaling:
     almost free, against a full decode then a resize), then resized the rest of the way. A smaller image is
     returned as it is. `scale_intrinsic` keeps a camera matrix consistent with the returned pixels."""
-    if not path.is_file():
+    if data is None and not path.is_file():
         raise DataError(path, "camera image is missing", "check that samples/CAM_* is complete")
     try:
-        with Image.open(path) as im:
+        with Image.open(path if data is None else io.BytesIO(data)) as im:
             width, height = im.size
             if max_size is None or (height <= max_size[0] and width <= max_size[1]):
                 return np.asarray(im.convert("RGB")), 1.0, 1.0

@@ -1,1 +1,5 @@
-"""Waymo Open Dataset v2 (modular Parquet): range-image geometry now; the reader and writer come next."""
+"""Waymo Open Dataset v2 on disk (modular Parquet): column conventions, range images, a reader and a writer."""
+
+from bench3d.data.waymo.reader import WaymoReader
+
+__all__ = ["WaymoReader"]
