@@ -15,6 +15,7 @@ from scipy.spatial import cKDTree
 
 from bench3d.data.nuscenes import NuScenesReader
 from bench3d.data.nuscenes.projection import point_pixel_pairs
+from bench3d.data.reader import Reader
 from bench3d.data.semantickitti import SemanticKittiReader
 from bench3d.data.semantickitti.writer import write_semantickitti
 from bench3d.data.waymo import WaymoReader
@@ -51,6 +52,7 @@ def _match(lidar_points: np.ndarray, waymo_laser_points: np.ndarray) -> np.ndarr
 
 def test_segments_follow_the_split_folders(waymo_release: Path) -> None:
     reader = WaymoReader(waymo_release)
+    assert isinstance(reader, Reader)
     assert [(s.name, s.split, len(s)) for s in reader.sequences()] == [
         ("scene-0061", "training", 4), ("scene-0553", "training", 4),
         ("scene-0103", "validation", 4), ("scene-0916", "validation", 4)]

@@ -92,7 +92,7 @@ def table(
     reference: list[str] = typer.Option(["Random", "SLidR", "ScaLR", "LiMA"], help="Published methods to show."),
     task: str = typer.Option(None, help="Task to tabulate (needed when the store holds several)."),
     transfer: list[str] = typer.Option(None, help="Another dataset whose runs pretrained on --dataset add columns "
-                                                  "(e.g. synth-semantickitti: KITTI FT 1%; repeatable)."),
+                                                  "(e.g. synth-semantickitti: KITTI FT 1%, synth-waymo: Waymo FT 1%; repeatable)."),
 ) -> None:
     """Comparison table: methods x (protocol, fraction), mean +- 95 % CI, published rows apart."""
     from bench3d.reports.comparison import write_comparison
