@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -99,6 +100,22 @@ def test_trainval_uses_official_train_names(tmp_path: Path):
     nusc = NuScenes("v1.0-trainval", str(root), verbose=False)
     assert [s["name"] for s in nusc.scene] == create_splits_scenes()["train"][:2]
     assert (root / "lidarseg" / "v1.0-trainval").is_dir()
+
+
+def test_sweeps_off_writes_the_same_keyframes(tmp_path: Path):
+    """The SemanticKITTI and Waymo writers render the world without sweeps: its keyframes must be the world's."""
+    from bench3d.data.nuscenes import NuScenesReader
+
+    cfg = SynthConfig(scenes=1, samples_per_scene=2, image_size=(16, 32), workers=1, seed=3)
+    full = NuScenesReader(generate_release(tmp_path / "full", cfg))
+    bare = NuScenesReader(generate_release(tmp_path / "bare", dataclasses.replace(cfg, camera_sweeps=False,
+                                                                                    lidar_sweeps=False)))
+    for a_token, b_token in zip(full.sequences()[0].sample_tokens, bare.sequences()[0].sample_tokens, strict=True):
+        a, b = full.frame(a_token, cameras=("CAM_FRONT",)), bare.frame(b_token, cameras=("CAM_FRONT",))
+        np.testing.assert_array_equal(b.points, a.points)
+        np.testing.assert_array_equal(b.labels, a.labels)
+        np.testing.assert_array_equal(b.cameras["CAM_FRONT"].image, a.cameras["CAM_FRONT"].image)
+        assert [x.center.tolist() for x in b.boxes] == [x.center.tolist() for x in a.boxes]
 
 
 def test_scene_names_take_mini_val_first():

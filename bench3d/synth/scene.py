@@ -98,7 +98,12 @@ class SceneRenderer:
         self.lidar = lidar_frames(cfg.samples_per_scene, cfg.lidar_sweeps, self.start)
         self.cams = {ch: camera_frames(ch, cfg.samples_per_scene, cfg.camera_sweeps, self.start)
                      for ch in rig.CAMERA_CHANNELS}
-        times = [f.t(self.start) for f in self.lidar] + [f.t(self.start) for fs in self.cams.values() for f in fs]
+        # The world spans the full timeline (pre-roll sweeps included) whichever frames are written, so a release
+        # without sweeps (and the SemanticKITTI / Waymo ones written from it) holds the same world's keyframes.
+        k = cfg.samples_per_scene
+        span = lidar_frames(k, True, self.start) + [f for ch in rig.CAMERA_CHANNELS
+                                                     for f in camera_frames(ch, k, True, self.start)]
+        times = [f.t(self.start) for f in span]
         self.world = build_world(self.seed, self.scene, self.location, min(times) - 0.1, max(times) + 0.1)
         self.logfile = logfile_name(self.location, self.start)
         self.scene_token = token(self.seed, "scene", self.scene)
