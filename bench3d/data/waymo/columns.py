@@ -60,6 +60,18 @@ def component_path(root: Path, split: str, tag: str, segment: str) -> Path:
     return Path(root) / split / tag / f"{segment}.parquet"
 
 
+def first_cell(column):
+    """The first row of a pyarrow column: a list cell as a flat numpy array (zero-copy where the type allows),
+    any other cell as a Python value."""
+    import pyarrow as pa
+
+    chunk = next(c for c in column.chunks if len(c))
+    if pa.types.is_list(chunk.type) or pa.types.is_fixed_size_list(chunk.type) or pa.types.is_large_list(chunk.type):
+        cell = chunk[0]
+        return None if not cell.is_valid else cell.values.to_numpy(zero_copy_only=False)
+    return chunk[0].as_py()
+
+
 def transform(values, where: str | Path) -> np.ndarray:
     """A 16-value row-major transform as 4x4 float64 (the official test files store float32: cast)."""
     t = np.asarray(values, dtype=np.float64)

@@ -59,6 +59,16 @@ def _keys(path: Path, laser_only: bool) -> list[int]:
     return sorted(set(int(t) for t in table.column(col.TIMESTAMP).to_pylist()))
 
 
+def _ego_motion_corrected(xyz: np.ndarray, poses: np.ndarray, world_from_vehicle: np.ndarray) -> np.ndarray:
+    """Points taken to the world by their pixel's pose (roll, pitch, yaw, x, y, z), then back by the frame's pose,
+    as the official converter does."""
+    poses = poses.astype(np.float64)
+    rot = col.euler_rotation(poses[:, 0], poses[:, 1], poses[:, 2])
+    world = np.einsum("nij,nj->ni", rot, xyz) + poses[:, 3:]
+    vehicle_from_world = invert_transform(world_from_vehicle)
+    return world @ vehicle_from_world[:3, :3].T + vehicle_from_world[:3, 3]
+
+
 class WaymoReader:
     """Reads `lidar`, `lidar_calibration`, `lidar_pose`, `lidar_segmentation`, `vehicle_pose`, `camera_image`
     and `camera_calibration` of every segment under `<dataroot>/{training,validation,testing}/`."""
@@ -155,15 +165,36 @@ class WaymoReader:
             out[int(row[col.CAMERA])] = (k, extrinsic)
         return out
 
+    @lru_cache(maxsize=128)  # noqa: B019 - a few components of the segments being read
+    def _row_index(self, path: Path, laser: bool) -> tuple[pq.ParquetFile, dict[int, tuple[int, int]]]:
+        """The file and, per frame timestamp, its (row group, row in group): read once from the key columns, so a
+        frame reads one row group instead of scanning the file with a filter."""
+        handle = pq.ParquetFile(path)
+        index: dict[int, tuple[int, int]] = {}
+        keys = [col.TIMESTAMP] + ([col.LASER] if laser else [])
+        for group in range(handle.num_row_groups):
+            table = handle.read_row_group(group, columns=keys)
+            stamps = table.column(col.TIMESTAMP).to_numpy()
+            lasers = table.column(col.LASER).to_numpy() if laser else np.full(len(stamps), col.LASER_TOP)
+            for row, (ts, name) in enumerate(zip(stamps.tolist(), lasers.tolist())):
+                if name == col.LASER_TOP:
+                    index.setdefault(int(ts), (group, row))
+        return handle, index
+
     def _row(self, seg: WaymoSegment, tag: str, ts: int, columns: list[str], laser: bool = True) -> dict | None:
+        """One frame's cells: list columns as flat numpy arrays (no Python lists: a range image is 10^5 values),
+        others as Python values; None when the segment has no such component or no row at `ts`."""
         path = self._path(seg, tag, required=tag == col.LIDAR)
         if path is None:
             return None
-        filters = [(col.TIMESTAMP, "=", ts)] + ([(col.LASER, "=", col.LASER_TOP)] if laser else [])
-        rows = pq.read_table(path, columns=columns, filters=filters).to_pylist()
-        if tag == col.LIDAR and not rows:
-            raise DataError(path, f"has no TOP laser row at timestamp {ts}")
-        return rows[0] if rows else None
+        handle, index = self._row_index(path, laser)
+        if ts not in index:
+            if tag == col.LIDAR:
+                raise DataError(path, f"has no TOP laser row at timestamp {ts}")
+            return None
+        group, row = index[ts]
+        table = handle.read_row_group(group, columns=columns).slice(row, 1)
+        return {name: col.first_cell(table.column(name)) for name in columns}
 
     # ---- frames ---------------------------------------------------------------------------------------
     def frame(self, sample_token: str, *, sweeps: int = 1, cameras: tuple[str, ...] | None = tuple(col.CAMERA_IDS),
@@ -193,12 +224,8 @@ class WaymoReader:
             incl = inclinations(image.shape[0], lo, hi, values)
             xyz, pixels = range_image_to_points(image, extrinsic, incl)
             if pixel_pose is not None and len(xyz):  # TOP's ego-motion correction; return 2 shares return 1's pose
-                poses = col.image_of(pixel_pose[pose_cols[0]], pixel_pose[pose_cols[1]], where)[pixels[:, 0], pixels[:, 1]]
-                rot = col.euler_rotation(poses[:, 0].astype(np.float64), poses[:, 1].astype(np.float64),
-                                         poses[:, 2].astype(np.float64))
-                world = np.einsum("nij,nj->ni", rot, xyz) + poses[:, 3:].astype(np.float64)
-                vehicle_from_world = invert_transform(world_from_vehicle)
-                xyz = world @ vehicle_from_world[:3, :3].T + vehicle_from_world[:3, 3]
+                image_pose = col.image_of(pixel_pose[pose_cols[0]], pixel_pose[pose_cols[1]], where)
+                xyz = _ego_motion_corrected(xyz, image_pose[pixels[:, 0], pixels[:, 1]], world_from_vehicle)
             intensity = image[pixels[:, 0], pixels[:, 1], 1] * INTENSITY_SCALE
             parts.append(np.concatenate([xyz, intensity[:, None]], axis=1).astype(np.float32))
             pixel_lists.append((ret, pixels))
