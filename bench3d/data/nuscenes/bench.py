@@ -30,6 +30,18 @@ def _best_pass_seconds(fn, tokens: list[str], repeats: int) -> float:
     return best
 
 
+def alternating_best_seconds(ours, other, tokens: list[str], repeats: int) -> tuple[float, float]:
+    """Best pass time of `ours` and of `other` over `tokens`: both warmed on the first token, then passes
+    alternate, so neither side inherits a process state (allocator, caches) that only the other's work left."""
+    ours(tokens[0])
+    other(tokens[0])
+    ours_s = other_s = float("inf")
+    for _ in range(repeats):
+        other_s = min(other_s, _best_pass_seconds(other, tokens, 1))
+        ours_s = min(ours_s, _best_pass_seconds(ours, tokens, 1))
+    return ours_s, other_s
+
+
 def compare_frame_speed(dataroot: str | Path, version: str, n_samples: int = 10, repeats: int = 3,
                         max_image_size: tuple[int, int] | None = None) -> dict:
     from nuscenes import NuScenes
@@ -50,14 +62,7 @@ def compare_frame_speed(dataroot: str | Path, version: str, n_samples: int = 10,
             nusc.get_sample_data(data[cam])
             explorer.map_pointcloud_to_image(data[LIDAR_CHANNEL], data[cam])
 
-    ours(tokens[0])  # warm file caches for both
-    devkit(tokens[0])
-    # Alternating passes, best of each: neither side inherits a process state (allocator, caches) that
-    # only the other side's work left behind.
-    ours_s = devkit_s = float("inf")
-    for _ in range(repeats):
-        devkit_s = min(devkit_s, _best_pass_seconds(devkit, tokens, 1))
-        ours_s = min(ours_s, _best_pass_seconds(ours, tokens, 1))
+    ours_s, devkit_s = alternating_best_seconds(ours, devkit, tokens, repeats)
     frame = reader.frame(tokens[0], max_image_size=max_image_size)
     shapes = sorted({c.image.shape[:2] for c in frame.cameras.values()})
     result = {"samples": len(tokens), "repeats": repeats, "image_sizes": [list(x) for x in shapes],

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench3d.data.nuscenes.bench import _best_pass_seconds
+from bench3d.data.nuscenes.bench import alternating_best_seconds
 from bench3d.data.semantickitti.reader import SemanticKittiReader
 
 log = logging.getLogger(__name__)
@@ -27,12 +27,7 @@ def compare_scan_speed(dataroot: str | Path, n_scans: int = 20, repeats: int = 3
         np.fromfile(root / seq / "velodyne" / f"{scan}.bin", dtype=np.float32).reshape(-1, 4)
         np.fromfile(root / seq / "labels" / f"{scan}.label", dtype=np.uint32) & 0xFFFF
 
-    ours(tokens[0])
-    plain(tokens[0])
-    ours_s = plain_s = float("inf")
-    for _ in range(repeats):  # alternating passes, best of each
-        plain_s = min(plain_s, _best_pass_seconds(plain, tokens, 1))
-        ours_s = min(ours_s, _best_pass_seconds(ours, tokens, 1))
+    ours_s, plain_s = alternating_best_seconds(ours, plain, tokens, repeats)
     result = {"scans": len(tokens), "repeats": repeats, "points_per_scan": int(len(reader.frame(tokens[0]).points)),
               "bench3d_scans_per_second": len(tokens) / ours_s, "numpy_scans_per_second": len(tokens) / plain_s,
               "bench3d_time_over_numpy": ours_s / plain_s}

@@ -1,39 +1,19 @@
-"""The synthetic world as a SemanticKITTI release: the world is rendered once as a nuScenes release (in a
-hidden sibling folder, without sweeps: SemanticKITTI has none) and written again in SemanticKITTI's format.
-The nuScenes train / val scenes become the train sequences and sequence 08."""
+"""The synthetic world as a SemanticKITTI release: rendered once as a nuScenes release without sweeps
+(SemanticKITTI has none) and written again in SemanticKITTI's format (`data/rewrite.py`). The nuScenes train /
+val scenes become the train sequences and sequence 08."""
 
 from __future__ import annotations
 
-import dataclasses
-import os
-import shutil
+from functools import partial
 from pathlib import Path
 
-from nuscenes.utils.splits import create_splits_scenes
-
-from bench3d.data.nuscenes import NuScenesReader
+from bench3d.data.rewrite import write_world_as
 from bench3d.data.semantickitti.writer import write_semantickitti
-from bench3d.synth.generate import check_target
 from bench3d.labels.semantickitti import raw_from_nuscenes_fine
-from bench3d.synth import SynthConfig, generate_release
-
-SPLITS = {"v1.0-mini": ("mini_train", "mini_val"), "v1.0-trainval": ("train", "val")}
+from bench3d.synth import SynthConfig
 
 
 def generate_semantickitti(out: Path, cfg: SynthConfig, overwrite: bool = False, progress=None) -> Path:
     """Write the world of `cfg` as a SemanticKITTI release at `out` (its `--dataroot`)."""
-    out = Path(out).resolve()
-    check_target(out, overwrite)  # the synthetic release's own rule: only an empty folder, unless overwrite
-    source = out.parent / f".{out.name}.nuscenes-{os.getpid()}"
-    single = dataclasses.replace(cfg, camera_sweeps=False, lidar_sweeps=False, pixel_sidecars=False)
-    try:
-        generate_release(source, single, overwrite=True, progress=progress)
-        reader = NuScenesReader(source, cfg.version)
-        names = {s.name for s in reader.sequences()}
-        train_split, val_split = SPLITS[cfg.version]
-        splits = create_splits_scenes()
-        train = [s for s in splits[train_split] if s in names]
-        val = [s for s in splits[val_split] if s in names]
-        return write_semantickitti(reader, out, train, val, raw_from_nuscenes_fine, overwrite=overwrite)
-    finally:
-        shutil.rmtree(source, ignore_errors=True)
+    write = partial(write_semantickitti, label_map=raw_from_nuscenes_fine, overwrite=overwrite)
+    return write_world_as(out, cfg, write, overwrite=overwrite, progress=progress)

@@ -13,8 +13,6 @@ poses Tr · L_i · Tr⁻¹ with L_i the LiDAR pose in the sequence's first LiDAR
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -22,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from bench3d.data.reader import Reader
+from bench3d.data.publish import publish_folder
 from bench3d.data.semantickitti import files
 from bench3d.data.semantickitti.reader import CAMERA, INTENSITY_SCALE
 from bench3d.errors import ConfigError
@@ -49,9 +48,8 @@ def write_semantickitti(reader: Reader, out: Path, train_scenes: Sequence[str], 
     out = Path(out).resolve()
     check_target(out, overwrite)  # the synthetic release's own rule: only an empty folder, unless overwrite
     numbers = sequence_numbers(train_scenes, val_scenes)
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
+
+    def fill(tmp: Path) -> None:
         provenance: dict[str, list[dict]] = {}
         for seq_no in sorted(set(numbers.values())):
             scenes = [s for s in numbers if numbers[s] == seq_no]
@@ -59,13 +57,8 @@ def write_semantickitti(reader: Reader, out: Path, train_scenes: Sequence[str], 
                                                           label_map, camera)
         (tmp / "synthetic").mkdir(parents=True)
         (tmp / "synthetic" / "sequences.json").write_text(json.dumps(provenance, indent=1))
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+
+    return publish_folder(out, fill)
 
 
 def _write_sequence(reader: Reader, folder: Path, scenes: list[str], label_map: Callable[[np.ndarray], np.ndarray],

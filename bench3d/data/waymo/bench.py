@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from bench3d.data.nuscenes.bench import _best_pass_seconds
+from bench3d.data.nuscenes.bench import alternating_best_seconds
 from bench3d.data.waymo import columns as col
 from bench3d.data.waymo.range_image import inclinations, range_image_to_points
 from bench3d.data.waymo.reader import WaymoReader, split_token
@@ -47,12 +47,7 @@ def compare_waymo_speed(dataroot: str | Path, n_frames: int = 20, repeats: int =
         _, pixels = range_image_to_points(image, np.asarray(calib[col.LIDAR_EXTRINSIC]).reshape(4, 4), incl)
         lrow[lvalues].reshape(lrow[lshape])[pixels[:, 0], pixels[:, 1], 1]
 
-    ours(tokens[0])
-    plain(tokens[0])
-    ours_s = plain_s = float("inf")
-    for _ in range(repeats):  # alternating passes, best of each
-        plain_s = min(plain_s, _best_pass_seconds(plain, tokens, 1))
-        ours_s = min(ours_s, _best_pass_seconds(ours, tokens, 1))
+    ours_s, plain_s = alternating_best_seconds(ours, plain, tokens, repeats)
     result = {"frames": len(tokens), "repeats": repeats, "points_per_frame": int(len(reader.frame(tokens[0]).points)),
               "bench3d_frames_per_second": len(tokens) / ours_s, "plain_frames_per_second": len(tokens) / plain_s,
               "bench3d_time_over_plain": ours_s / plain_s}

@@ -23,6 +23,7 @@ CAMERA = "key.camera_name"
 LIDAR, LIDAR_CALIBRATION, LIDAR_POSE, LIDAR_SEGMENTATION = "lidar", "lidar_calibration", "lidar_pose", "lidar_segmentation"
 VEHICLE_POSE, CAMERA_IMAGE, CAMERA_CALIBRATION, STATS = "vehicle_pose", "camera_image", "camera_calibration", "stats"
 
+INTENSITY_SCALE = 255.0  # the Frame contract's 0..255 intensities <-> the range image's channel 1
 LASER_TOP = 1  # TOP=1, FRONT=2, SIDE_LEFT=3, SIDE_RIGHT=4, REAR=5
 CAMERA_NAMES = {1: "FRONT", 2: "FRONT_LEFT", 3: "FRONT_RIGHT", 4: "SIDE_LEFT", 5: "SIDE_RIGHT"}
 CAMERA_IDS = {name: cid for cid, name in CAMERA_NAMES.items()}

@@ -28,7 +28,6 @@ from bench3d.data.frame import CameraView, Frame
 from bench3d.data.nuscenes.files import load_image, scale_intrinsic
 from bench3d.data.waymo import columns as col
 from bench3d.data.waymo.range_image import inclinations, range_image_to_points
-from bench3d.data.waymo.writer import INTENSITY_SCALE
 from bench3d.errors import DataError
 from bench3d.geometry import invert_transform
 
@@ -226,7 +225,7 @@ class WaymoReader:
             if pixel_pose is not None and len(xyz):  # TOP's ego-motion correction; return 2 shares return 1's pose
                 image_pose = col.image_of(pixel_pose[pose_cols[0]], pixel_pose[pose_cols[1]], where)
                 xyz = _ego_motion_corrected(xyz, image_pose[pixels[:, 0], pixels[:, 1]], world_from_vehicle)
-            intensity = image[pixels[:, 0], pixels[:, 1], 1] * INTENSITY_SCALE
+            intensity = image[pixels[:, 0], pixels[:, 1], 1] * col.INTENSITY_SCALE
             parts.append(np.concatenate([xyz, intensity[:, None]], axis=1).astype(np.float32))
             pixel_lists.append((ret, pixels))
         points = np.concatenate(parts) if parts else np.zeros((0, 4), np.float32)

@@ -21,8 +21,6 @@ extrinsics and points are all expressed in it, so world coordinates are unchange
 from __future__ import annotations
 
 import io
-import os
-import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -33,13 +31,13 @@ from PIL import Image
 
 from bench3d.data.frame import Frame
 from bench3d.data.reader import Reader
+from bench3d.data.publish import publish_folder
 from bench3d.data.waymo import columns as col
 from bench3d.data.waymo.range_image import inclinations as row_inclinations
 from bench3d.data.waymo.range_image import pixel_of_direction
 from bench3d.errors import ConfigError
 from bench3d.synth.generate import check_target
 
-INTENSITY_SCALE = 255.0  # the Frame contract's 0..255 intensities <-> the range image's channel 1
 CAMERAS_FROM_NUSCENES = {"CAM_FRONT": "FRONT", "CAM_FRONT_LEFT": "FRONT_LEFT", "CAM_FRONT_RIGHT": "FRONT_RIGHT",
                          "CAM_BACK_LEFT": "SIDE_LEFT", "CAM_BACK_RIGHT": "SIDE_RIGHT"}
 GRID_TOLERANCE = 0.05  # of a column / of the beam spacing: how far off its ray a point may be (float rounding)
@@ -128,7 +126,7 @@ class _Segment:
         ri = np.zeros((h, w, 4), dtype=np.float32)
         ri[..., 0], ri[..., 3] = -1.0, -1.0
         ri[rows, cols, 0] = np.linalg.norm(frame.points[:, :3], axis=1)
-        ri[rows, cols, 1] = frame.points[:, 3] / INTENSITY_SCALE
+        ri[rows, cols, 1] = frame.points[:, 3] / col.INTENSITY_SCALE
         seg = np.zeros((h, w, 2), dtype=np.int32)
         if frame.labels is not None:
             seg[rows, cols, 1] = self.label_map(frame.labels)
@@ -237,19 +235,13 @@ def write_waymo(reader: Reader, out: Path, train_scenes: Sequence[str], val_scen
         raise ConfigError(f"cameras {sorted(unknown)} are not Waymo cameras ({sorted(col.CAMERA_IDS)})")
     if not val_scenes:
         raise ConfigError("no validation scene: Waymo's `validation` split would be empty")
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
+
+    def fill(tmp: Path) -> None:
         for split, scenes in (("training", train_scenes), ("validation", val_scenes)):
             for scene in reader.sequences(list(scenes)):
                 segment = _Segment(scene.name, beam_inclinations, width, cameras, label_map)
                 for token in scene.sample_tokens:
                     segment.add(reader.frame(token, cameras=tuple(cameras), boxes=False))
                 segment.write(tmp / split)
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+
+    return publish_folder(out, fill)
