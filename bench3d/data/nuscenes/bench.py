@@ -10,36 +10,14 @@ With `max_image_size` our reader decodes the images at the size a consumer asks 
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 from bench3d.data.nuscenes.projection import point_pixel_pairs
 from bench3d.data.nuscenes.reader import NuScenesReader
 from bench3d.data.nuscenes.tables import CAMERA_CHANNELS, LIDAR_CHANNEL
+from bench3d.data.pass_timing import alternating_best_seconds
 
 log = logging.getLogger(__name__)
-
-
-def _best_pass_seconds(fn, tokens: list[str], repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for token in tokens:
-            fn(token)
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def alternating_best_seconds(ours, other, tokens: list[str], repeats: int) -> tuple[float, float]:
-    """Best pass time of `ours` and of `other` over `tokens`: both warmed on the first token, then passes
-    alternate, so neither side inherits a process state (allocator, caches) that only the other's work left."""
-    ours(tokens[0])
-    other(tokens[0])
-    ours_s = other_s = float("inf")
-    for _ in range(repeats):
-        other_s = min(other_s, _best_pass_seconds(other, tokens, 1))
-        ours_s = min(ours_s, _best_pass_seconds(ours, tokens, 1))
-    return ours_s, other_s
 
 
 def compare_frame_speed(dataroot: str | Path, version: str, n_samples: int = 10, repeats: int = 3,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench3d.data.nuscenes.bench import alternating_best_seconds
+from bench3d.data.pass_timing import alternating_best_seconds
 from bench3d.data.semantickitti.reader import SemanticKittiReader
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from bench3d.data.nuscenes.bench import alternating_best_seconds
+from bench3d.data.pass_timing import alternating_best_seconds
 from bench3d.data.waymo import columns as col
 from bench3d.data.waymo.range_image import inclinations, range_image_to_points
 from bench3d.data.waymo.reader import WaymoReader, split_token
@@ -31,10 +31,15 @@ def compare_waymo_speed(dataroot: str | Path, n_frames: int = 20, repeats: int =
     def ours(token: str) -> None:
         reader.frame(token, cameras=None)
 
+    calibrations: dict[str, dict] = {}  # read once per segment, as the reader does
+
     def plain(token: str) -> None:
         name, ts = split_token(token)
         seg = segments[name]
-        calib = pq.read_table(col.component_path(dataroot, seg.split, col.LIDAR_CALIBRATION, name)).to_pylist()[0]
+        if name not in calibrations:
+            path = col.component_path(dataroot, seg.split, col.LIDAR_CALIBRATION, name)
+            calibrations[name] = pq.read_table(path).to_pylist()[0]
+        calib = calibrations[name]
         filters = [(col.TIMESTAMP, "=", ts), (col.LASER, "=", col.LASER_TOP)]
         row = pq.read_table(col.component_path(dataroot, seg.split, col.LIDAR, name), columns=[values, shape],
                             filters=filters)
