@@ -134,7 +134,8 @@ def _adapter(release: Path, components: dict | None = None, overrides: dict | No
     ds = runner.dataset("synth")
     tokens = runner.split_tokens(ds, "train")
     ctx = PretrainContext(reader=runner.reader(ds), sample_tokens=tokens, device=torch.device("cpu"), seed=0)
-    adapter = build_method("cmcr", overrides={**SMALL, **(overrides or {})}, components=components)
+    adapter = build_method("cmcr", overrides={**SMALL, **(overrides or {})}, components=components,
+                           synthetic_data=True)
     torch.manual_seed(0)
     backbones, heads, _, _ = adapter.build_training(ctx)
     return adapter, ctx, backbones, heads, [adapter.prepare(ctx, t) for t in tokens[:2]]

@@ -51,7 +51,8 @@ def test_one_pretraining_step_on_a_second_device(method: str, components: dict[s
     tokens = [t for seq in reader.sequences() for t in seq.sample_tokens]
     schema = build_method(method).config_schema
     adapter = build_method(method, components=components,
-                           overrides={k: v for k, v in MOCK_OVERRIDES.items() if k in schema.model_fields})
+                           overrides={k: v for k, v in MOCK_OVERRIDES.items() if k in schema.model_fields},
+                           synthetic_data=True)
     ctx = PretrainContext(reader=reader, sample_tokens=tokens, device=FAKE_DEVICE, seed=0)
     batch_tokens = adapter.batch_order(ctx, 0)[1]  # the second batch: LiMA has history by then
     with fake_device():

@@ -99,7 +99,7 @@ def test_teacher_features_are_cached_and_change_no_number(harness_release: Path,
     weights, counts = [], []
     for run, cached in enumerate([True, True, False]):  # cold, warm, never cached
         adapter = build_method("scalr", "tiny", overrides={"epochs": 2, "max_points": 2000,
-                                                           "cache_teacher_features": cached})
+                                                           "cache_teacher_features": cached}, synthetic_data=True)
         cache.hits = cache.misses = 0
         ctx = PretrainContext(reader=reader, sample_tokens=tokens, device=torch.device("cpu"), seed=0, disk_cache=cache)
         adapter.pretrain(ctx, tmp_path / f"{run}.pt")

@@ -41,6 +41,26 @@ def test_table_from_store(tmp_path: Path) -> None:
     assert "scalr0,scalr1,scalr2" in runs  # every cell traces back to its run ids
 
 
+def test_rows_split_by_teacher_components_and_settings(tmp_path: Path) -> None:
+    """A method's runs share a row only if they ran alike: another teacher, a component off or a setting
+    changed (an ablation's variants in the same store) each get their own, labelled row."""
+    from bench3d.methods import build_method
+
+    def resolved(synthetic: bool = True, components: dict | None = None, **overrides) -> dict:
+        return build_method("slidr", components=components, overrides=overrides or None,
+                            synthetic_data=synthetic).resolved_config()
+
+    store = ResultsStore(tmp_path / "results")
+    for seed in range(2):
+        store.write(make_record(f"app{seed}", "slidr", seed, 0.40 + seed / 100, resolved()))
+        store.write(make_record(f"eff{seed}", "slidr", seed, 0.50 + seed / 100, resolved(synthetic=False)))
+        store.write(make_record(f"abl{seed}", "slidr", seed, 0.30, resolved(epochs=4)))
+    _, md = write_comparison(tmp_path / "results", "synth", tmp_path / "reports", [])
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in md.splitlines() if line.startswith("| slidr")}
+    assert set(rows) == {"slidr (appearance)", "slidr (efficientnet_lite0)", "slidr (appearance; epochs=4)"}
+    assert "40.50" in rows["slidr (appearance)"] and "50.50" in rows["slidr (efficientnet_lite0)"]
+
+
 def test_empty_store_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="run `bench3d run` first"):
         write_comparison(tmp_path, "synth", tmp_path / "reports")

@@ -105,6 +105,19 @@ def table(
     console.print("wrote " + ", ".join(str(p) for p in paths))
 
 
+def report(
+    store: Path = typer.Option(None, "--results", help="Results store (default: results/)."),
+    out: Path = typer.Option(..., "--out", help="Folder for the report (index.md, tables/, figures/, ablations/, "
+                                                "efficiency/)."),
+) -> None:
+    """Paper-ready report from the store alone: every dataset and task's comparison table (Markdown, LaTeX,
+    CSV), label-efficiency curves, efficiency curves, ablation tables and an index with the run ids."""
+    from bench3d.reports.paper import write_report
+
+    page, paths = write_report(store, out)
+    console.print(f"wrote {len(paths)} files; open {page}")
+
+
 def list_(what: str = typer.Argument("all", help="methods | protocols | tasks | datasets | splits | all")) -> None:
     """Known methods, protocols, datasets and split manifests."""
     from bench3d.cards import load_method_card, load_protocol_card, method_names, protocol_names
@@ -143,4 +156,5 @@ def list_(what: str = typer.Argument("all", help="methods | protocols | tasks | 
 def register(app: typer.Typer) -> None:
     app.command()(results)
     app.command()(table)
+    app.command()(report)
     app.command("list")(list_)

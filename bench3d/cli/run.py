@@ -36,8 +36,9 @@ def pretrain(
                                             help="Pretraining seed(s) (repeatable); one checkpoint each."),
     component: list[str] = typer.Option(None, help="Ablation: NAME=on|off (repeatable)."),
     setting: list[str] = SET,
-    teacher_checkpoint: Path = typer.Option(None, help="Teacher weights: a ViT (DINOv2 layout) for the 2D "
-                                                       "teacher, or a LiDAR BEV model for GeoMIM's `checkpoint` teacher."),
+    teacher_checkpoint: Path = typer.Option(None, help="Teacher weights: DINOv2 (hub layout) or ResNet-50 "
+                                                       "(MoCo-v2 / torchvision) for the 2D teacher, or a LiDAR BEV model "
+                                                       "for GeoMIM's `checkpoint` teacher."),
     results: Path = typer.Option(None, help="Results store (default: results/)."),
     device: str = typer.Option("cpu"),
     amp: str = AMP,

@@ -35,7 +35,7 @@ def _method_case(method: str, dataset: Any, device: torch.device, steps: int) ->
     tokens = [t for seq in reader.sequences() for t in seq.sample_tokens]
     schema = build_method(method).config_schema
     adapter = build_method(method, overrides={**{k: v for k, v in MOCK_OVERRIDES.items() if k in schema.model_fields},
-                                              "batch_size": 1})
+                                              "batch_size": 1}, synthetic_data=dataset.synthetic)
     ctx = PretrainContext(reader=reader, sample_tokens=tokens, device=device, seed=0)
     attach_mock_teacher(adapter, ctx)  # a step's mechanics, not its numbers: an untrained BEV teacher will do
     return measure_pretraining_step(adapter, ctx, steps=steps, warmup=1)

@@ -49,7 +49,8 @@ def run_efficiency(runner: Runner, method: str, frames: list[int], dataset: str 
     for n_frames, cache_on in efficiency_settings(method, frames, compare_bank, preset, component):
         components = {} if cache_on is None else {compared: cache_on}
         overrides = {knobs.frames_knob: n_frames} if knobs.frames_knob else {}
-        adapter = build_method(method, preset, components=components, overrides=overrides)
+        adapter = build_method(method, preset, components=components, overrides=overrides,
+                               synthetic_data=ds.synthetic)
         resolved = {"kind": "efficiency", "protocol": {"name": PROTOCOL, "version": PROTOCOL_VERSION},
                     "method": adapter.resolved_config(), "dataset": ds.as_config(), "steps": steps,
                     "warmup": warmup, "seed": seed, "device": device_name(runner.device),

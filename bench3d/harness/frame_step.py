@@ -29,7 +29,8 @@ def pretraining_step(dataroot: str | Path, method: str, overrides: dict[str, Any
     ds = resolve_dataset("nuscenes-mini", dataroot)
     reader = ds.open_reader()
     tokens = [tok for seq in reader.sequences() for tok in seq.sample_tokens]
-    adapter = build_method(method, "tiny", overrides={"epochs": 1, "batch_size": 1, **(overrides or {})})
+    adapter = build_method(method, "tiny", overrides={"epochs": 1, "batch_size": 1, **(overrides or {})},
+                           synthetic_data=ds.synthetic)
     dev = torch.device(device)
     configure_numerics(dev)
     with tempfile.TemporaryDirectory(prefix="bench3d-frame-step-") as tmp:

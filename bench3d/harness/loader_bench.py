@@ -30,7 +30,7 @@ def compare_epoch_speed(dataroot: Path | None, method: str = "slidr", workers: i
     try:
         cache = tmp / "cache"
         for label, n_workers in (("cold_0_workers", 0), ("warm_0_workers", 0), (f"warm_{workers}_workers", workers)):
-            adapter = build_method(method, overrides={"epochs": 1})
+            adapter = build_method(method, overrides={"epochs": 1}, synthetic_data=ds.synthetic)
             ctx = PretrainContext(reader=reader, sample_tokens=tokens, device=torch.device("cpu"), seed=0,
                                   workers=n_workers, disk_cache=DiskCache(cache))
             t0 = time.perf_counter()

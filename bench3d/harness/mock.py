@@ -33,7 +33,7 @@ def mock_run(method: str, release: Path | None = None, preset: str = "tiny") -> 
         tokens = [t for seq in reader.sequences() for t in seq.sample_tokens]
         schema = build_method(method, preset).config_schema
         adapter = build_method(method, preset, overrides={k: v for k, v in MOCK_OVERRIDES.items()
-                                                          if k in schema.model_fields})
+                                                          if k in schema.model_fields}, synthetic_data=dataset.synthetic)
         out: dict[str, Any] = {"method": method, "pretrains": adapter.needs_pretraining, "tasks": {}}
         checkpoint = None
         if adapter.needs_pretraining:

@@ -137,7 +137,8 @@ class Runner:
                      ) -> tuple[DatasetSpec, MethodAdapter, list[str], dict[str, Any], str | None]:
         ds = self.dataset(spec.dataset)
         adapter = build_method(spec.method, spec.preset, components=dict(spec.components),
-                               teacher_checkpoint=spec.teacher_checkpoint, overrides=dict(spec.settings) or None)
+                               teacher_checkpoint=spec.teacher_checkpoint, overrides=dict(spec.settings) or None,
+                               synthetic_data=ds.synthetic)
         if not adapter.needs_pretraining:
             raise ConfigError(f"method {spec.method!r} has no pretraining (its card says `pretrains: []`); "
                               "run a protocol against it directly")
@@ -216,8 +217,10 @@ class Runner:
         """(dataset, protocol, adapter, backbone name, train tokens, split hash) of an evaluation."""
         ds = self.dataset(spec.dataset)
         protocol = resolve_protocol(spec.protocol, spec.preset, self.keep_weights)
+        # The teacher (`auto`) is the one of the pretraining data, which a transfer run does not train on.
         adapter = build_method(spec.method, spec.preset, components=dict(spec.components),
-                               teacher_checkpoint=spec.teacher_checkpoint, overrides=dict(spec.settings) or None)
+                               teacher_checkpoint=spec.teacher_checkpoint, overrides=dict(spec.settings) or None,
+                               synthetic_data=self.dataset(spec.pretrain_dataset).synthetic)
         backbone_name = backbone_for_task(adapter, protocol)
         train_tokens, split_hash = label_split(self.reader(ds), ds, spec.fraction, spec.draw)
         return ds, protocol, adapter, backbone_name, train_tokens, split_hash

@@ -29,12 +29,12 @@ from bench3d.engine.loader import KeyedDataset, epoch_loader
 from bench3d.engine.seeding import epoch_rng, seed_everything, step_seed
 from bench3d.engine.trainer import Trainer, build_optimizer, build_scheduler
 from bench3d.errors import ConfigError
-from bench3d.methods.config import LidarMethodConfig, PretrainingConfig
+from bench3d.methods.config import LidarMethodConfig, PretrainingConfig, TeacherConfig
 from bench3d.models.backbone import Backbone, BackboneConfig, build_backbone
 from bench3d.models.bev.teacher import BevTeacher
 from bench3d.models.checkpoint import load_backbone_state, save_checkpoint
 from bench3d.models.sync_bn import convert_sync_batchnorm
-from bench3d.models.teacher import ImageTeacher, build_teacher
+from bench3d.models.teachers import ImageTeacher, build_teacher, resolve_teacher_kind
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,11 @@ class MethodAdapter(ABC):
     cache_component: ClassVar[str | None] = None
 
     def __init__(self, card: MethodCard, preset: str = "tiny", components: dict[str, bool] | None = None,
-                 teacher_checkpoint: str | Path | None = None, overrides: dict[str, Any] | None = None) -> None:
+                 teacher_checkpoint: str | Path | None = None, overrides: dict[str, Any] | None = None,
+                 synthetic_data: bool | None = None) -> None:
+        """`synthetic_data`: whether the pretraining data is a synthetic release; it resolves `teacher.name: auto`
+        (appearance there, efficientnet_lite0 on real data). Without it an `auto` teacher stays unresolved and
+        pretraining refuses to start."""
         self.card = card
         self.preset = preset
         values = {**card.preset(preset), **(overrides or {})}
@@ -105,6 +109,11 @@ class MethodAdapter(ABC):
             raise ConfigError(f"method {card.name!r} has no component(s) {unknown}; declared: {sorted(declared)}")
         self.components = {**declared, **(components or {})}
         self.teacher_checkpoint = str(teacher_checkpoint) if teacher_checkpoint else None
+        teacher = getattr(self.config, "teacher", None)
+        if self.uses_teacher and isinstance(teacher, TeacherConfig) and teacher.name == "auto" and (
+                synthetic_data is not None or self.teacher_checkpoint):
+            kind = resolve_teacher_kind("auto", synthetic_data, self.teacher_checkpoint)
+            self.config = self.config.model_copy(update={"teacher": teacher.model_copy(update={"name": kind})})
         if self.uses_teacher and "camera" not in card.inputs:
             raise ConfigError(f"{card.source}: the {self.name!r} adapter distils a 2D teacher from camera images, "
                               f"but the card's `inputs` are {card.inputs}; add camera")
@@ -227,7 +236,10 @@ class MethodAdapter(ABC):
         cfg: PretrainingConfig = self.config
         if self.uses_teacher:
             if ctx.teacher is None:
-                ctx.teacher = build_teacher(self.teacher_checkpoint, **cfg.teacher.model_dump()).to(ctx.device)
+                t = cfg.teacher
+                kind = resolve_teacher_kind(t.name, None, None)  # `auto` must have been resolved (__init__)
+                ctx.teacher = build_teacher(kind, self.teacher_checkpoint, t.layer, t.input_size, t.dim,
+                                            t.stride).to(ctx.device)
             ctx.cache_teacher = cfg.cache_teacher_features
         backbones = self.build_backbones()
         if ctx.parallel.sync_bn:  # statistics over all ranks' micro-batches (CUDA only)

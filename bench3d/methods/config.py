@@ -26,8 +26,16 @@ class LidarMethodConfig(EncoderConfig):
 
 
 class TeacherConfig(Settings):
-    dim: int = Field(64, gt=0)  # feature channels of the embedded appearance teacher
-    stride: int = Field(2, gt=0)  # output stride of the teacher's feature maps
+    """The frozen 2D teacher (`models.teachers`). Weights of `dinov2` / `resnet50` come from --teacher-checkpoint."""
+
+    # auto: appearance (the CI teacher) on a synthetic release, efficientnet_lite0 (ImageNet) on a real one
+    name: Literal["auto", "appearance", "efficientnet_lite0", "dinov2", "resnet50"] = "auto"
+    layer: str | None = None  # None: the teacher's default (dinov2 pre_norm, resnet50 layer4_dilated, ...)
+    # (H, W) the whole image is resized to before the teacher (e.g. 224 x 448); None: its size, rounded to the
+    # teacher's stride. A list, not a tuple: the resolved config must survive a JSON round trip unchanged.
+    input_size: list[PositiveInt] | None = Field(None, min_length=2, max_length=2)
+    dim: int = Field(64, gt=0)  # appearance teacher only: feature channels
+    stride: int = Field(2, gt=0)  # appearance teacher only: output stride
 
 
 class OptimisationConfig(Settings):

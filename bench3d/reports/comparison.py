@@ -7,6 +7,7 @@ from pathlib import Path
 from bench3d.reports.stats import score_of, summarise_runs
 import pandas as pd
 
+from bench3d.reports.rows import row_label
 from bench3d.reports.table import TRANSFER_PREFIX, build_table
 from bench3d.paths import write_text_atomic
 from bench3d.results import ResultsStore
@@ -33,7 +34,7 @@ def write_comparison(store: str | Path | None, dataset: str, out_dir: Path, refe
     if not records:
         raise ValueError(f"no runs of task {task!r} on {dataset!r}; tasks in the store: {tasks}")
     score = score_of(records)
-    summary = summarise_runs(records_to_frame(records), score.name)
+    summary = summarise_runs(rows_frame(records), score.name)
     transfers, cells = {}, [summary.assign(dataset=dataset)]
     for target in transfer or []:
         moved = [r for r in everything if r.dataset == target and r.kind == "evaluation" and r.task == task
@@ -41,7 +42,7 @@ def write_comparison(store: str | Path | None, dataset: str, out_dir: Path, refe
         if not moved:
             raise ValueError(f"no {task} runs on {target!r} pretrained on {dataset!r}; run `bench3d run --dataset "
                              f"{target} --pretrained-on {dataset}` first")
-        transfers[TRANSFER_PREFIX.get(target, target)] = part = summarise_runs(records_to_frame(moved), score.name)
+        transfers[TRANSFER_PREFIX.get(target, target)] = part = summarise_runs(rows_frame(moved), score.name)
         cells.append(part.assign(dataset=target))
     task_cls = registered_tasks().get(task)
     table = build_table(summary, dataset, task, score, task_cls.reference_table if task_cls else None, reference,
@@ -58,6 +59,14 @@ def write_comparison(store: str | Path | None, dataset: str, out_dir: Path, refe
     return paths, md
 
 
+def rows_frame(records: list) -> pd.DataFrame:
+    """The long table with `method` replaced by each run's row label (`reports.rows`): runs with another
+    teacher, components or settings never share a row."""
+    frame = records_to_frame(records)
+    labels = {r.run_id: row_label(r) for r in records}
+    return frame.assign(method=frame["run_id"].map(labels))
+
+
 def teacher_notes(store: ResultsStore, records: list) -> dict[str, str]:
     """Per method, what its pretraining's LiDAR BEV teacher (GeoMIM's) was trained with, when a row's
     checkpoint came from such a pretraining: a table must say that the row's camera pretraining used labels."""
@@ -67,7 +76,7 @@ def teacher_notes(store: ResultsStore, records: list) -> dict[str, str]:
             continue
         teacher = store.read(r.checkpoint).provenance.resolved_config.get("bev_teacher")
         if teacher:
-            notes.setdefault(r.method, set()).add(
+            notes.setdefault(row_label(r), set()).add(
                 f"pretrained against a LiDAR BEV teacher ({teacher['kind']}, run {teacher['run_id'] or teacher.get('file')}) "
                 f"trained with labels: {teacher['labels']}")
     return {m: "; ".join(sorted(v)) for m, v in sorted(notes.items())}

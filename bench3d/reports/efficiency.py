@@ -60,7 +60,7 @@ def write_efficiency_report(records: list[RunRecord], out_dir: Path, baseline: s
     df = efficiency_frame(records, baseline)
     pub = published_efficiency()
     out_dir.mkdir(parents=True, exist_ok=True)
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5.2))
     for (method, bank), g in df[df.status == "ok"].groupby(["method", "cache"]):
         label = f"{method}" + ("" if bank == "–" else f" ({bank})")
         axes[0].errorbar(g.frames, g.step_time_s, yerr=[g.step_time_s - g.p25_s, g.p75_s - g.step_time_s],
@@ -71,17 +71,23 @@ def write_efficiency_report(records: list[RunRecord], out_dir: Path, baseline: s
     axes[0].set(xlabel="frames", ylabel="median step time (s)", title="measured: time per step")
     axes[1].set(xlabel="frames", ylabel="peak memory (MB)", title="measured: peak memory per step")
     ax2 = axes[2].twinx()
-    lima = pub[pub.method == "LiMA"]
-    axes[2].plot(lima.frames, lima.train_hours, "o-", color="tab:blue", label="train hours")
-    ax2.plot(lima.frames, lima.memory_gb, "s--", color="tab:orange", label="GPU memory (GB)")
-    axes[2].set(xlabel="frames", ylabel="pretraining hours", title="published (LiMA paper, ViT-B, GPU)")
-    ax2.set_ylabel("memory (GB)")
+    # Every published method: hours as solid markers (left axis), memory as hollow ones (right axis).
+    for (method, g), colour in zip(pub.groupby("method", sort=False), plt.rcParams["axes.prop_cycle"].by_key()["color"]):
+        style = "-" if len(g) > 1 else ""
+        axes[2].plot(g.frames, g.train_hours, "o" + style, color=colour, label=f"{method}: hours")
+        ax2.plot(g.frames, g.memory_gb, "s" + (":" if style else ""), color=colour, mfc="none",
+                 label=f"{method}: memory")
+    axes[2].set(xlabel="frames", ylabel="pretraining hours (filled)",
+                title="published (LiMA paper table, ViT-B, GPU)")
+    ax2.set_ylabel("GPU memory, GB (hollow)")
     for ax in axes[:2]:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
-    axes[2].legend(loc="upper left", fontsize=8)
-    ax2.legend(loc="lower right", fontsize=8)
+    # One legend under the panel: inside it would hide published points.
+    handles = [h for ax in (axes[2], ax2) for h in ax.get_legend_handles_labels()[0]]
+    axes[2].legend(handles, [h.get_label() for h in handles], loc="upper center", bbox_to_anchor=(0.5, -0.16),
+                   ncol=2, fontsize=7)
     fig.tight_layout()
     png, md, csv = out_dir / "efficiency.png", out_dir / "efficiency.md", out_dir / "efficiency.csv"
     fig.savefig(png, dpi=110)
