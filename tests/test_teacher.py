@@ -17,6 +17,8 @@ from bench3d.models.teachers import (AppearanceTeacher, DinoV2Teacher, Efficient
                                      build_teacher, resolve_teacher_kind)
 from bench3d.models.teachers.resnet import ResNet50Trunk
 
+from _teacher_checkpoints import dinov2_state, moco_checkpoint
+
 
 def test_appearance_teacher_is_deterministic_frozen_and_normalised() -> None:
     images = torch.randint(0, 255, (2, 48, 64, 3), dtype=torch.uint8)
@@ -40,36 +42,9 @@ def test_appearance_separates_colour_and_texture() -> None:
     assert float(grey @ green) < 0.9 and float(grey @ striped) < 0.9
 
 
-def _dinov2_state(dim: int = 32, depth: int = 2, patch: int = 8, grid: int = 4, registers: int = 0
-                  ) -> dict[str, torch.Tensor]:
-    """A randomly initialised ViT in the DINOv2 hub layout (ViT-S/14 has dim 384, depth 12, patch 14)."""
-    g = torch.Generator().manual_seed(0)
-    state = {
-        "cls_token": torch.randn(1, 1, dim, generator=g),
-        "pos_embed": torch.randn(1, 1 + grid * grid, dim, generator=g),
-        "mask_token": torch.zeros(1, dim),
-        "patch_embed.proj.weight": torch.randn(dim, 3, patch, patch, generator=g) * 0.02,
-        "patch_embed.proj.bias": torch.zeros(dim),
-        "norm.weight": torch.rand(dim, generator=g) + 0.5,
-        "norm.bias": torch.randn(dim, generator=g),
-    }
-    if registers:
-        state["register_tokens"] = torch.randn(1, registers, dim, generator=g)
-    for i in range(depth):
-        p = f"blocks.{i}."
-        for name, shape in {"norm1.weight": (dim,), "norm1.bias": (dim,), "norm2.weight": (dim,), "norm2.bias": (dim,),
-                            "attn.qkv.weight": (3 * dim, dim), "attn.qkv.bias": (3 * dim,),
-                            "attn.proj.weight": (dim, dim), "attn.proj.bias": (dim,),
-                            "mlp.fc1.weight": (4 * dim, dim), "mlp.fc1.bias": (4 * dim,),
-                            "mlp.fc2.weight": (dim, 4 * dim), "mlp.fc2.bias": (dim,),
-                            "ls1.gamma": (dim,), "ls2.gamma": (dim,)}.items():
-            state[p + name] = torch.randn(*shape, generator=g) * 0.02
-    return state
-
-
 def test_dinov2_loads_the_official_layout_with_both_layers(tmp_path: Path) -> None:
     path = tmp_path / "dinov2_vits14_reg4.pth"
-    torch.save(_dinov2_state(registers=4), path)
+    torch.save(dinov2_state(registers=4), path)
     pre = build_teacher("dinov2", path)
     post = build_teacher("dinov2", path, layer="post_norm")
     assert isinstance(pre, DinoV2Teacher) and pre.layer == "pre_norm" and pre.num_registers == 4
@@ -85,7 +60,7 @@ def test_dinov2_loads_the_official_layout_with_both_layers(tmp_path: Path) -> No
 
 
 def test_dinov2_strict_load_names_missing_key(tmp_path: Path) -> None:
-    state = _dinov2_state()
+    state = dinov2_state()
     del state["blocks.1.mlp.fc2.bias"]
     torch.save(state, tmp_path / "broken.pth")
     with pytest.raises(RuntimeError, match=r"blocks\.1\.mlp\.fc2\.bias"):
@@ -96,7 +71,7 @@ def test_feature_map_covers_the_whole_image(tmp_path: Path) -> None:
     """A 50 x 75 image is resized to 48 x 72 (the patch multiples), not cropped: the map's cell (i, j) is what
     `sample_features` returns at the original pixel whose centre maps to the cell's centre, and the rows a
     crop would drop still change the map."""
-    torch.save(_dinov2_state(), tmp_path / "vit.pth")
+    torch.save(dinov2_state(), tmp_path / "vit.pth")
     teacher = build_teacher("dinov2", tmp_path / "vit.pth")
     image = torch.randint(0, 255, (1, 50, 75, 3), dtype=torch.uint8)
     maps = teacher.encode(image)
@@ -111,27 +86,9 @@ def test_feature_map_covers_the_whole_image(tmp_path: Path) -> None:
     assert not torch.allclose(teacher.encode(edited)[0, :, -1, -1], maps[0, :, -1, -1])
 
 
-def _moco_checkpoint(path: Path) -> ResNet50Trunk:
-    """A randomly initialised ResNet-50 saved as MoCo-v2 releases it: state_dict with module.encoder_q.* (and
-    its MLP head fc.0 / fc.2), the key encoder module.encoder_k.* and the queue."""
-    torch.manual_seed(0)
-    trunk = ResNet50Trunk()
-    for m in trunk.modules():  # non-trivial BatchNorm statistics, so a wrong mapping shows
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.1, 0.1)
-            m.running_var.uniform_(0.5, 1.5)
-    q = {f"module.encoder_q.{k}": v for k, v in trunk.state_dict().items()}
-    q.update({"module.encoder_q.fc.0.weight": torch.randn(2048, 2048), "module.encoder_q.fc.0.bias": torch.zeros(2048),
-              "module.encoder_q.fc.2.weight": torch.randn(128, 2048), "module.encoder_q.fc.2.bias": torch.zeros(128),
-              "module.encoder_k.conv1.weight": torch.randn(64, 3, 7, 7), "module.queue": torch.randn(128, 16),
-              "module.queue_ptr": torch.zeros(1, dtype=torch.long)})
-    torch.save({"epoch": 800, "arch": "resnet50", "state_dict": q}, path)
-    return trunk
-
-
 def test_resnet50_loads_a_moco_v2_checkpoint_dilated_as_slidr(tmp_path: Path) -> None:
     path = tmp_path / "moco_v2_800ep_pretrain.pth.tar"
-    trunk = _moco_checkpoint(path)
+    trunk = moco_checkpoint(path)
     teacher = build_teacher("resnet50", path)
     assert isinstance(teacher, ResNet50Teacher) and teacher.layer == "layer4_dilated"
     assert sum(p.numel() for p in teacher.parameters()) == 23_508_032  # ResNet-50 without its 1000-way fc
@@ -152,7 +109,7 @@ def test_resnet50_loads_a_moco_v2_checkpoint_dilated_as_slidr(tmp_path: Path) ->
 
 def test_resnet50_strictness_and_foreign_files(tmp_path: Path) -> None:
     path = tmp_path / "moco.pth"
-    _moco_checkpoint(path)
+    moco_checkpoint(path)
     ckpt = torch.load(path, weights_only=True)
     del ckpt["state_dict"]["module.encoder_q.layer3.2.bn2.running_var"]
     torch.save(ckpt, tmp_path / "broken.pth")
@@ -183,7 +140,7 @@ def test_efficientnet_teacher_uses_the_packaged_imagenet_weights() -> None:
 def test_build_teacher_refuses_what_does_not_fit(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="--teacher-checkpoint"):
         build_teacher("dinov2")
-    torch.save(_dinov2_state(), tmp_path / "vit.pth")
+    torch.save(dinov2_state(), tmp_path / "vit.pth")
     with pytest.raises(ConfigError, match="takes no checkpoint"):
         build_teacher("efficientnet_lite0", tmp_path / "vit.pth")
     with pytest.raises(ConfigError, match="has layers"):
@@ -198,8 +155,8 @@ def test_auto_resolves_by_release_and_checkpoint(tmp_path: Path) -> None:
     assert resolve_teacher_kind("auto", True, None) == "appearance"
     assert resolve_teacher_kind("auto", False, None) == "efficientnet_lite0"
     assert resolve_teacher_kind("resnet50", True, None) == "resnet50"
-    torch.save(_dinov2_state(), tmp_path / "vit.pth")
-    _moco_checkpoint(tmp_path / "moco.pth")
+    torch.save(dinov2_state(), tmp_path / "vit.pth")
+    moco_checkpoint(tmp_path / "moco.pth")
     assert resolve_teacher_kind("auto", True, tmp_path / "vit.pth") == "dinov2"
     assert resolve_teacher_kind("auto", None, tmp_path / "moco.pth") == "resnet50"
     with pytest.raises(ConfigError, match="depends on the dataset"):
@@ -211,7 +168,7 @@ def test_adapters_name_the_resolved_teacher(tmp_path: Path) -> None:
     refuses to pretrain rather than pick one."""
     assert build_method("slidr", synthetic_data=True).resolved_config()["config"]["teacher"]["name"] == "appearance"
     assert build_method("slidr", synthetic_data=False).config.teacher.name == "efficientnet_lite0"
-    torch.save(_dinov2_state(), tmp_path / "vit.pth")
+    torch.save(dinov2_state(), tmp_path / "vit.pth")
     assert build_method("scalr", teacher_checkpoint=tmp_path / "vit.pth").config.teacher.name == "dinov2"
     unresolved = build_method("scalr")
     assert unresolved.config.teacher.name == "auto"

@@ -88,11 +88,17 @@ def loader(dataroot: Path = typer.Option(None, help="Synthetic release (default:
 @bench_app.command("frame-step")
 def frame_step(dataroot: Path = typer.Option(..., help="A v1.0-mini release, e.g. ../shared/real-nuscenes-frame."),
                method: list[str] = typer.Option(["scalr", "lima"], help="Method(s); LiMA runs with T = 1."),
-               device: str = typer.Option("cpu")) -> None:
-    """One pretraining step per method on the release's first keyframe (tiny preset): time, peak memory, loss."""
-    from bench3d.harness.frame_step import pretraining_step
+               device: str = typer.Option("cpu"),
+               preset: str = typer.Option("tiny", help="Method preset (`paper`: the published settings)."),
+               teacher_checkpoint: list[Path] = typer.Option(
+                   [], help="2D teacher weights (DINOv2, ResNet-50 MoCo-v2); each method takes the one of its "
+                            "preset's teacher kind.")) -> None:
+    """One pretraining step per method on the release's first keyframe: time, peak memory, loss."""
+    from bench3d.harness.frame_step import pretraining_step, teacher_checkpoint_for
 
-    results = [pretraining_step(dataroot, m, {"frames": 1} if m == "lima" else None, device) for m in method]
+    results = [pretraining_step(dataroot, m, {"frames": 1} if m == "lima" else None, device, preset=preset,
+                                teacher_checkpoint=teacher_checkpoint_for(m, preset, teacher_checkpoint))
+               for m in method]
     console.print_json(json.dumps(results))
 
 

@@ -10,6 +10,7 @@ batch order and augmentation come from (seed, epoch), ends with the same weights
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -147,7 +148,9 @@ class Trainer:
                     self.scaler.step(self.optimizer)
                     self.scaler.update()
                 steps += 1
-            if self.scheduler is not None:
+                if self.scheduler is not None and getattr(self.scheduler, "per_step", False):
+                    self.scheduler.step()
+            if self.scheduler is not None and not getattr(self.scheduler, "per_step", False):
                 self.scheduler.step()
             means = self.parallel.mean({k: v / max(steps, 1) for k, v in sums.items()}, self.device)
             self.state.epoch += 1
@@ -170,7 +173,42 @@ def build_optimizer(param_groups: list[dict[str, Any]], name: str, lr: float, mo
     raise ValueError(f"unknown optimizer {name!r}; known: sgd, adamw")
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, name: str, epochs: int) -> torch.optim.lr_scheduler.LRScheduler | None:
+def build_scheduler(optimizer: torch.optim.Optimizer, name: str, epochs: int, steps_per_epoch: int = 0,
+                    warmup_steps: int = 0, warmup_fraction: float = 0.2,
+                    min_lr: float = 0.0) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """The learning-rate schedule. Per epoch: `cosine` (to 0) and `constant` (None). Per optimiser step (the
+    scheduler's `per_step` attribute is True; needs `steps_per_epoch`): `cosine` with `warmup_steps` > 0 —
+    linear warm-up from 0 to each group's lr, then cosine to `min_lr` — and `onecycle` (torch's OneCycleLR,
+    peak at `warmup_fraction` of all steps, each group's lr its peak)."""
+    total = epochs * steps_per_epoch
+    if name == "onecycle" or (name == "cosine" and warmup_steps > 0):
+        if total <= 0:
+            raise ValueError(f"schedule {name!r} with warm-up is stepped per optimiser step: give steps_per_epoch")
+    if name == "onecycle":
+        peaks = [g["lr"] for g in optimizer.param_groups]
+        sched: torch.optim.lr_scheduler.LRScheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=peaks, total_steps=total, pct_start=warmup_fraction)
+        sched.per_step = True  # type: ignore[attr-defined]
+        return sched
+    if name == "cosine" and warmup_steps > 0:
+        bases = [g["lr"] for g in optimizer.param_groups]
+        warm = min(warmup_steps, total)
+
+        def factor(base: float) -> Callable[[int], float]:
+            floor = min(min_lr / base, 1.0) if base > 0 else 0.0
+
+            def at(step: int) -> float:
+                if step < warm:
+                    return (step + 1) / warm
+                t = (step - warm) / max(total - warm, 1)
+                return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
+            return at
+
+        sched = torch.optim.lr_scheduler.LambdaLR(optimizer, [factor(b) for b in bases])
+        sched.per_step = True  # type: ignore[attr-defined]
+        return sched
     if name == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
-    return None
+    if name == "constant":
+        return None
+    raise ValueError(f"unknown schedule {name!r}; known: cosine, constant, onecycle")

@@ -26,6 +26,7 @@ from bench3d.data.reader import Reader
 from bench3d.engine.disk_cache import DiskCache
 from bench3d.engine.distributed import Parallel
 from bench3d.engine.loader import KeyedDataset, epoch_loader
+from bench3d.engine.numerics import amp_mode
 from bench3d.engine.seeding import epoch_rng, seed_everything, step_seed
 from bench3d.engine.trainer import Trainer, build_optimizer, build_scheduler
 from bench3d.errors import ConfigError
@@ -199,8 +200,15 @@ class MethodAdapter(ABC):
             raise ConfigError(f"method {self.card.name!r} has no pretraining (card field `pretrains: []`)")
         seed_everything(ctx.seed)
         backbones, heads, model, optimizer = self.build_training(ctx)
-        epochs = self.config.epochs
-        scheduler = build_scheduler(optimizer, self.config.schedule, epochs)
+        cfg = self.config
+        epochs = cfg.epochs
+        scheduler = build_scheduler(optimizer, cfg.schedule, epochs, len(self.batch_order(ctx, 0)),
+                                    getattr(cfg, "warmup_steps", 0), getattr(cfg, "warmup_fraction", 0.2),
+                                    getattr(cfg, "min_lr", 0.0))
+        published_amp = getattr(cfg, "amp", "off")
+        if published_amp != amp_mode():
+            log.warning("%s preset %r was published with mixed precision %r; this run uses --amp %s (recorded)",
+                        self.card.name, self.preset, published_amp, amp_mode())
         par = ctx.parallel
         trainer = Trainer(model, optimizer, scheduler, epochs, pretrain_state_path(checkpoint_path), parallel=par,
                           clip_grad_norm=getattr(self.config, "clip_grad_norm", None))

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import nn
 
+from bench3d.methods.augment import augment_item
 from bench3d.methods.base import MethodAdapter, PretrainContext
 from bench3d.methods.config import PretrainingConfig, Settings
 from bench3d.methods.contrastive import info_nce
@@ -115,6 +116,7 @@ class CMCR(MethodAdapter):
     def loss(self, backbones: nn.ModuleDict, heads: nn.Module, items: list[ImageLidarItem], ctx: PretrainContext,
              rng: torch.Generator) -> dict[str, torch.Tensor]:
         cfg, dev = self.config, ctx.device
+        items = [augment_item(it, cfg.augmentations, rng)[0] for it in items]
         feats = backbones["lidar"]([it.points.to(dev) for it in items])
         point_pairs, pixel_pairs = [], []
         terms: dict[str, list[torch.Tensor]] = {}

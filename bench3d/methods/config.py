@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import Field, PositiveInt, model_validator
 
+from bench3d.methods.augment_config import Augmentation
+from bench3d.methods.settings import Settings
 from bench3d.models.encoder import EncoderConfig
 
-
-class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+__all__ = ["Settings", "LidarMethodConfig", "TeacherConfig", "OptimisationConfig", "PretrainingConfig"]
 
 
 class LidarMethodConfig(EncoderConfig):
@@ -48,7 +48,23 @@ class OptimisationConfig(Settings):
     momentum: float = 0.9
     dampening: float = 0.0
     weight_decay: float = Field(0.0, ge=0)
-    schedule: Literal["cosine", "constant"] = "cosine"
+    # cosine: per epoch to 0, unless `warmup_steps` > 0: then a linear warm-up over that many optimiser steps and
+    # a per-step cosine to `min_lr` (ScaLR: 3,500 steps, 1e-5); onecycle: torch's OneCycleLR per step, peak `lr`
+    # after `warmup_fraction` of all steps (SuperFlow: 0.2).
+    schedule: Literal["cosine", "constant", "onecycle"] = "cosine"
+    warmup_steps: int = Field(0, ge=0)
+    warmup_fraction: float = Field(0.2, gt=0, lt=1)
+    min_lr: float = Field(0.0, ge=0)
+    # The published mixed precision. A run's `--amp` decides what runs (fp16 needs CUDA); the record keeps both
+    # and a pretraining whose --amp differs logs it.
+    amp: Literal["off", "bf16", "fp16"] = "off"
+
+    @model_validator(mode="after")
+    def _schedule_fields_apply(self) -> OptimisationConfig:
+        if self.warmup_steps and self.schedule != "cosine":
+            raise ValueError(f"warmup_steps applies to schedule cosine; schedule {self.schedule!r} "
+                             "(onecycle warms up over `warmup_fraction` of the steps)")
+        return self
 
 
 class PretrainingConfig(LidarMethodConfig, OptimisationConfig):
@@ -60,5 +76,7 @@ class PretrainingConfig(LidarMethodConfig, OptimisationConfig):
     # A list, not a tuple: the resolved config must survive a JSON round trip unchanged.
     max_image_size: list[PositiveInt] | None = Field(None, min_length=2, max_length=2)
     teacher: TeacherConfig = TeacherConfig()
+    # Applied in order to each sample at every step, from the step's generator (`methods.augment`).
+    augmentations: list[Augmentation] = []
     # Frozen-teacher features at each sample's pixels computed once and kept in the disk cache (DiskCache).
     cache_teacher_features: bool = False

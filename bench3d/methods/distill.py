@@ -26,6 +26,7 @@ class ImageLidarItem:
     uv: torch.Tensor  # (M, 2) float32 pixel coordinates
     lidar_to_global: np.ndarray  # (4, 4), for temporal methods
     scene: str
+    image_view: str = ""  # how augmentation changed the images (crop boxes, flips); "" for the decoded images
 
 
 def subsample(points: np.ndarray, max_points: int | None, seed: int) -> np.ndarray:
@@ -88,6 +89,8 @@ def teacher_targets(ctx: PretrainContext, item: ImageLidarItem) -> torch.Tensor:
     pixels = hashlib.sha256(item.camera_index.numpy().tobytes() + item.uv.numpy().tobytes()).hexdigest()
     config = {**ctx.teacher.identity, "image_hw": list(item.images.shape[1:3]), "pixels": pixels,
               "device_type": ctx.device.type}
+    if item.image_view:  # augmented images: the crop and flips are part of what the teacher saw
+        config["image_view"] = item.image_view
     key = ctx.disk_cache.key("teacher_at_pixels", config, ctx.reader.sample_files(item.token))
     cached = ctx.disk_cache.get(key)
     if cached is not None:

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bench3d.methods.augment import augment_item
 from bench3d.methods.base import MethodAdapter, PretrainContext
 from bench3d.methods.distill import ImageLidarItem, prepare_image_lidar, teacher_targets
 from bench3d.methods.registry import register
@@ -31,6 +32,7 @@ class ScaLR(MethodAdapter):
 
     def loss(self, backbones: nn.ModuleDict, heads: nn.Module, items: list[ImageLidarItem], ctx: PretrainContext,
              rng: torch.Generator) -> dict[str, torch.Tensor]:
+        items = [augment_item(it, self.config.augmentations, rng)[0] for it in items]
         feats = backbones["lidar"]([it.points.to(ctx.device) for it in items])
         losses = []
         for item, f in zip(items, feats):

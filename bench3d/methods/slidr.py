@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import nn
 
+from bench3d.methods.augment import augment_item
 from bench3d.methods.base import MethodAdapter, PretrainContext
 from bench3d.methods.config import PretrainingConfig, Settings
 from bench3d.methods.contrastive import info_nce, segment_mean
@@ -96,8 +97,17 @@ class SLidR(MethodAdapter):
         segments = ctx.disk_cache.get_or_compute(key, compute).long()
         return SuperpixelItem(frame, segments, int(segments.max()) + 1)
 
+    def _augmented(self, item: SuperpixelItem, rng: torch.Generator) -> SuperpixelItem:
+        """The item under the preset's augmentations; the superpixel maps are cropped and flipped with the images."""
+        if not self.config.augmentations:
+            return item
+        frame, maps = augment_item(item.frame, self.config.augmentations, rng, item.superpixels)
+        assert maps is not None
+        return SuperpixelItem(frame, maps, item.num_segments)
+
     def loss(self, backbones: nn.ModuleDict, heads: nn.Module, items: list[SuperpixelItem], ctx: PretrainContext,
              rng: torch.Generator) -> dict[str, torch.Tensor]:
+        items = [self._augmented(it, rng) for it in items]
         feats = backbones["lidar"]([it.frame.points.to(ctx.device) for it in items])
         keys, queries = [], []
         for item, f in zip(items, feats):

@@ -7,9 +7,11 @@ sparse MinkUNet, copy voxel features back to every point. Methods and protocols 
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any, Literal
 
 import torch
+from pydantic import field_validator, model_validator
 
 from bench3d.models.backbone import Backbone, BackboneConfig, register_backbone
 from bench3d.models.minkunet import MinkUNet, MinkUNetConfig
@@ -27,19 +29,37 @@ class EncoderConfig(BackboneConfig):
     modality = "lidar"
 
     backbone: str = "tiny"  # MinkUNet preset
-    voxel_size: float = 0.1
+    # One size for every axis, or per axis: cartesian (x m, y m, z m); cylindrical (rho m, phi degrees, z m),
+    # so SLidR's grid is `coordinates: cylindrical, voxel_size: [0.1, 1.0, 0.1]` (a single 0.1 would be 0.1 deg).
+    voxel_size: float | list[float] = 0.1
     coordinates: Literal["cartesian", "cylindrical"] = "cartesian"
-    # SLidR feeds intensity only; xyz_intensity adds the (scaled) coordinates.
-    in_features: Literal["intensity", "xyz_intensity"] = "intensity"
+    # SLidR feeds intensity only; xyz_intensity adds the (scaled) coordinates (SuperFlow, LiMA's family);
+    # xyz_intensity_radius also the horizontal range (ScaLR's WaffleIron input).
+    in_features: Literal["intensity", "xyz_intensity", "xyz_intensity_radius"] = "intensity"
     backend: Literal["auto", "torch", "spconv"] = "auto"
 
     @classmethod
     def from_method_config(cls, config: dict[str, Any]) -> EncoderConfig:
         return cls(**{k: config[k] for k in cls.model_fields if k in config})
 
+    @field_validator("voxel_size")
+    @classmethod
+    def _three_positive_sizes(cls, value: float | list[float]) -> float | list[float]:
+        sizes = [value] if isinstance(value, (int, float)) else value
+        if len(sizes) not in (1, 3) or not all(v > 0 and math.isfinite(v) for v in sizes):
+            raise ValueError(f"voxel_size is one positive size or three (one per axis), got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _cylindrical_sizes_per_axis(self) -> EncoderConfig:
+        if self.coordinates == "cylindrical" and isinstance(self.voxel_size, (int, float)):
+            raise ValueError(f"a cylindrical grid needs voxel_size per axis [rho m, phi degrees, z m] (SLidR's is "
+                             f"[0.1, 1.0, 0.1]); one number, {self.voxel_size}, would also be the angle in degrees")
+        return self
+
     @property
     def in_channels(self) -> int:
-        return 1 if self.in_features == "intensity" else 4
+        return {"intensity": 1, "xyz_intensity": 4, "xyz_intensity_radius": 5}[self.in_features]
 
 
 class LidarEncoder(Backbone):
@@ -62,7 +82,10 @@ class LidarEncoder(Backbone):
         intensity = cloud[:, 3:4] / INTENSITY_SCALE
         if self.config.in_features == "intensity":
             return intensity
-        return torch.cat([cloud[:, :3] / 50.0, intensity], dim=1)
+        xyz = cloud[:, :3] / 50.0
+        if self.config.in_features == "xyz_intensity":
+            return torch.cat([xyz, intensity], dim=1)
+        return torch.cat([xyz, intensity, torch.hypot(xyz[:, 0:1], xyz[:, 1:2])], dim=1)
 
     def forward(self, clouds: list[torch.Tensor]) -> list[torch.Tensor]:
         """Per-point features (N_i, out_channels) for each cloud (N_i, >=4: x, y, z, intensity)."""

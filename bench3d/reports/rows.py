@@ -45,7 +45,8 @@ def row_parts(record: RunRecord) -> tuple[list[str], list[str], list[str]]:
         return [], [], []
     config = _flatten(resolved["config"])
     teacher = []
-    if "teacher.name" in config:
+    # An `auto` teacher left unresolved means the method never built one (its adapter uses no teacher).
+    if config.get("teacher.name", "auto") != "auto":
         checkpoint = resolved.get("teacher_checkpoint")
         teacher.append(config["teacher.name"] + (f" {Path(checkpoint).name}" if checkpoint else ""))
     defaults = _preset_defaults(record.method, resolved.get("preset", record.preset))

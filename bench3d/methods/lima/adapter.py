@@ -20,6 +20,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench3d.engine.seeding import epoch_rng
+from bench3d.errors import ConfigError
+from bench3d.methods.augment import augment_item
+from bench3d.methods.augment_config import CLOUD_KINDS
 from bench3d.methods.base import MethodAdapter, PretrainContext
 from bench3d.methods.contrastive import info_nce
 from bench3d.methods.distill import ImageLidarItem, prepare_image_lidar, teacher_targets
@@ -39,6 +42,11 @@ class LiMA(MethodAdapter):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        not_cloud = [a.kind for a in self.config.augmentations if a.kind not in CLOUD_KINDS]
+        if not_cloud:  # the bank holds targets of whole past images at unmoved points: only the input may move
+            raise ConfigError(f"{self.card.source}: preset {self.preset!r}: LiMA takes cloud augmentations only "
+                              f"({sorted(CLOUD_KINDS)}), not {not_cloud}: its memory bank keeps targets of "
+                              "uncropped images per point")
         self.frames = self.config.frames
         self._items: OrderedDict[str, ImageLidarItem] = OrderedDict()
         self._keep_all = False  # warm_cache (timed studies) keeps every warmed frame in memory
@@ -165,7 +173,9 @@ class LiMA(MethodAdapter):
     def loss(self, backbones: nn.ModuleDict, heads: nn.Module, batch: list[dict[str, Any]], ctx: PretrainContext,
              rng: torch.Generator) -> dict[str, torch.Tensor]:
         items = [b["item"] for b in batch]
-        feats = backbones["lidar"]([it.points.to(ctx.device) for it in items])
+        # Cloud augmentations move the student's input only; targets stay with the points they belong to.
+        inputs = [augment_item(it, self.config.augmentations, rng)[0].points for it in items]
+        feats = backbones["lidar"]([p.to(ctx.device) for p in inputs])
         regression, contrast = [], []
         cs = self.config.cross_sequence
         for sample, item, f in zip(batch, items, feats):

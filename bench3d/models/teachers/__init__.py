@@ -28,7 +28,7 @@ TEACHERS: dict[str, type[ImageTeacher]] = {t.kind: t for t in (AppearanceTeacher
 WITH_CHECKPOINT = ("dinov2", "resnet50")
 
 __all__ = ["AppearanceTeacher", "DinoV2Teacher", "EfficientNetLite0Teacher", "ImageTeacher", "ResNet50Teacher",
-           "TEACHERS", "build_teacher", "resolve_teacher_kind"]
+           "TEACHERS", "WITH_CHECKPOINT", "build_teacher", "checkpoint_kind", "resolve_teacher_kind"]
 
 
 def checkpoint_kind(path: str | Path) -> str:
