@@ -108,9 +108,21 @@ def test_every_paper_value_names_its_source(method: str) -> None:
 PAPER_STEP = ["slidr", "scalr", "cmcr", "lima", "geomim", "mim4d"]
 
 
+@pytest.fixture(scope="module")
+def camera_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny world at 396 x 704 pixels (the camera presets' read size; GeoMIM crops 256 x 704 from it), one
+    keyframe per scene and no sweeps: what one camera step reads."""
+    from bench3d.synth import generate_release, tiny_config
+
+    config = tiny_config(workers=1, samples_per_scene=1, image_size=(396, 704), camera_sweeps=False,
+                         lidar_sweeps=False, pixel_sidecars=False)
+    return generate_release(tmp_path_factory.mktemp("synth") / "camera", config)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("method", PAPER_STEP)
-def test_one_pretraining_step_with_the_paper_preset(method: str, tiny_release: Path, tmp_path: Path) -> None:
+def test_one_pretraining_step_with_the_paper_preset(method: str, request: pytest.FixtureRequest,
+                                                    tmp_path: Path) -> None:
     """The published setting runs end to end on CPU: MinkUNet-34 / Swin-B / ConvNeXt-B, the teacher at its
     input size and layer (random weights in the official layout), every augmentation. Shrunk for CI only in
     what one step reads: LiDAR methods keep at most 8,000 points, MIM4D one frame."""
@@ -121,7 +133,8 @@ def test_one_pretraining_step_with_the_paper_preset(method: str, tiny_release: P
     checkpoint = teacher_checkpoint_for(method, "paper", [tmp_path / "dinov2.pth", tmp_path / "moco.pth"])
     overrides = {"lima": {"frames": 1, "max_points": 8000}, "mim4d": {"frames": 1}}.get(
         method, {"max_points": 8000} if method in ("slidr", "scalr", "cmcr") else {})
-    out = pretraining_step(tiny_release, method, overrides, preset="paper", teacher_checkpoint=checkpoint,
+    release = request.getfixturevalue("camera_release" if method in ("geomim", "mim4d") else "tiny_release")
+    out = pretraining_step(release, method, overrides, preset="paper", teacher_checkpoint=checkpoint,
                            cache=tmp_path / "cache")
     assert torch.isfinite(torch.tensor(out["loss"]))
     paper_backbone = {"slidr": 37_842_976, "scalr": 37_846_432, "cmcr": 37_842_976, "lima": 37_845_568}
