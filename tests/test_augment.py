@@ -8,8 +8,8 @@ import torch
 from pydantic import TypeAdapter, ValidationError
 
 from bench3d.methods.augment import augment_item, crop_uv, keep_pairs
-from bench3d.methods.augment_config import (Augmentation, DropCuboids, FlipXY, HorizontalFlip, ResizedCrop,
-                                            RotationZ, ScaleCloud)
+from bench3d.methods.augment_config import (Augmentation, DropCuboids, FlipXY, HorizontalFlip, LimitPoints,
+                                            ResizedCrop, RotationZ, ScaleCloud)
 from bench3d.methods.distill import ImageLidarItem
 
 H, W, CAMS = 48, 96, 2
@@ -119,6 +119,47 @@ def test_drop_cuboids_reindexes_the_pairs_onto_the_same_points() -> None:
     assert same is item
 
 
+def test_limit_points_keeps_the_nearest_to_a_cloud_point_with_their_pairs() -> None:
+    item = _item(2000)
+    out, _ = augment_item(item, [LimitPoints(max_points=300)], torch.Generator().manual_seed(4))
+    assert len(out.points) == 300
+    kept = {tuple(p.tolist()) for p in out.points}
+    rows = [i for i, p in enumerate(item.points) if tuple(p.tolist()) in kept]
+    # A ball: every kept point is nearer some cloud point (the centre) than every dropped point is.
+    xyz = item.points[:, :3]
+    centre_candidates = [c for c in rows if (xyz[rows] - xyz[c]).norm(dim=1).max()
+                         <= (xyz[[i for i in range(2000) if i not in set(rows)]] - xyz[c]).norm(dim=1).min()]
+    assert centre_candidates
+    pairs_before = {(tuple(item.points[p].tolist()), int(c)) for p, c in zip(item.point_index, item.camera_index)}
+    assert all((tuple(out.points[p].tolist()), int(c)) in pairs_before
+               for p, c in zip(out.point_index, out.camera_index))
+    assert len(out.point_index) == sum(tuple(item.points[p].tolist()) in kept for p in item.point_index)
+    small, _ = augment_item(item, [LimitPoints(max_points=5000)], torch.Generator().manual_seed(4))
+    assert small is item  # fewer points than the limit: untouched
+
+
+def test_one_axis_flip_negates_exactly_one_axis_at_its_rate() -> None:
+    item = _item(50)
+    flipped = {"x": 0, "y": 0, "none": 0}
+    g = torch.Generator().manual_seed(5)
+    for _ in range(600):
+        out, _ = augment_item(item, [FlipXY(mode="one_axis", p=2 / 3)], g)
+        sx = bool((out.points[:, 0] == -item.points[:, 0]).all())
+        sy = bool((out.points[:, 1] == -item.points[:, 1]).all())
+        assert not (sx and sy)
+        flipped["x" if sx else "y" if sy else "none"] += 1
+    assert abs(flipped["none"] / 600 - 1 / 3) < 0.06 and abs(flipped["x"] - flipped["y"]) < 80
+
+
+def test_geometry_stays_float32_under_bf16_autocast() -> None:
+    item = _item()
+    g = torch.Generator().manual_seed(1)
+    plain, _ = augment_item(item, [RotationZ()], g)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        auto, _ = augment_item(item, [RotationZ()], torch.Generator().manual_seed(1))
+    assert auto.points.dtype == torch.float32 and torch.equal(plain.points, auto.points)
+
+
 def test_keep_pairs_drops_the_pairs_of_dropped_points() -> None:
     item = _item(10)
     keep = torch.ones(10, dtype=torch.bool)
@@ -147,3 +188,15 @@ def test_card_augmentations_are_a_typed_list() -> None:
         parse([{"kind": "resized_crop"}])  # the output size has no default
     with pytest.raises(ValidationError):
         parse([{"kind": "flip_xy", "prob": 0.5}])  # misspelt field
+    with pytest.raises(ValidationError, match="low 1.1 is above high 0.9"):
+        parse([{"kind": "scale", "low": 1.1, "high": 0.9}])
+    with pytest.raises(ValidationError, match="aspect range"):
+        parse([{"kind": "resized_crop", "size": [8, 8], "ratio": [0.0, 1.0]}])
+
+
+def test_the_teacher_cache_refuses_image_augmentations() -> None:
+    from bench3d.methods.config import PretrainingConfig
+
+    with pytest.raises(ValidationError, match="cache_teacher_features with image augmentations"):
+        PretrainingConfig(epochs=1, batch_size=1, lr=1e-3, cache_teacher_features=True,
+                          augmentations=[{"kind": "horizontal_flip"}])

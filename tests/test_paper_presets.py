@@ -31,10 +31,12 @@ EXPECTED: dict[str, dict[str, Any]] = {
               "augmentations.3": CROP_SLIDR},
     # code: valeoai/ScaLR configs/pretrain/WI_768_pretrain.yaml, distill.py, datasets/im_pc_dataset.py
     "scalr": {"coordinates": "cartesian", "voxel_size": 0.1, "in_features": "xyz_intensity_radius",
-              "max_points": 20000, "epochs": 25, "batch_size": 8, "optimizer": "adamw", "lr": 2e-3,
+              "max_points": None, "epochs": 25, "batch_size": 8, "optimizer": "adamw", "lr": 2e-3,
               "weight_decay": 0.03, "schedule": "cosine", "warmup_steps": 3500, "min_lr": 1e-5, "amp": "fp16",
               "teacher.name": "dinov2", "teacher.layer": "pre_norm", "teacher.input_size": [224, 448],
-              "augmentations.kind": ["rotation_z", "flip_xy", "scale"], "augmentations.2.low": 0.9},
+              "augmentations.kind": ["limit_points", "rotation_z", "flip_xy", "scale"],
+              "augmentations.0.max_points": 20000, "augmentations.2": {"mode": "one_axis", "p": 2 / 3},
+              "augmentations.3.low": 0.9},
     # code: Eaphan/CMCR config/ppkt_minkunet.yaml, pretrain/lightning_trainer.py
     "cmcr": {"coordinates": "cartesian", "voxel_size": 0.1, "in_features": "intensity", "epochs": 10,
              "batch_size": 12, "optimizer": "adamw", "lr": 1e-3, "schedule": "constant", "pairs": 2048,
@@ -51,14 +53,16 @@ EXPECTED: dict[str, dict[str, Any]] = {
              "augmentations.kind": ["rotation_z", "flip_xy", "scale"], "augmentations.0.max_degrees": 180},
     # code: Sense-X/GeoMIM (research/camera.md §1)
     "geomim": {"encoder_size": "paper", "crop": [256, 704], "decoder_dim": 512, "decoder_depth": 8,
-               "target_patch": 18, "depth_weight": 0.01, "epochs": 50, "batch_size": 8, "lr": 2e-4,
-               "weight_decay": 0.01, "schedule": "cosine", "warmup_steps": 500, "clip_grad_norm": 35.0},
+               "target_patch": 18, "depth_weight": 0.01, "epochs": 50, "batch_size": 16, "lr": 2e-4,
+               "weight_decay": 0.01, "schedule": "cosine", "warmup_steps": 500, "warmup_ratio": 1 / 3,
+               "min_lr": 2e-7, "clip_grad_norm": 35.0},
     # code: hustvl/MIM4D (research/camera.md §2)
     "mim4d": {"encoder_size": "paper", "frames": 3, "mask_ratio": 0.3, "neck_channels": 128,
               "volume.shape": [128, 128, 5], "volume_channels": 32, "rays_per_view": 2048, "uniform_samples": 72,
               "importance_samples": 24, "rgb_weight": 10.0, "depth_weight": 10.0, "depth_scale": 51.2,
-              "backbone_lr_mult": 0.1, "epochs": 12, "lr": 4e-4, "weight_decay": 0.01, "amp": "fp16",
-              "clip_grad_norm": 35.0},
+              "backbone_lr_mult": 0.1, "epochs": 12, "batch_size": 1, "lr": 4e-4, "weight_decay": 0.01,
+              "schedule": "cosine", "warmup_steps": 500, "warmup_ratio": 1 / 3, "min_lr": 4e-7, "amp": "fp16",
+              "clip_grad_norm": 35.0, "read_size": [450, 800], "crop": [448, 800]},
 }
 
 
@@ -110,11 +114,11 @@ PAPER_STEP = ["slidr", "scalr", "cmcr", "lima", "geomim", "mim4d"]
 
 @pytest.fixture(scope="module")
 def camera_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny world at 396 x 704 pixels (the camera presets' read size; GeoMIM crops 256 x 704 from it), one
-    keyframe per scene and no sweeps: what one camera step reads."""
+    """The tiny world at 450 x 800 pixels (MIM4D's read size; GeoMIM reads 396 x 704 of it), one keyframe per
+    scene and no sweeps: what one camera step reads."""
     from bench3d.synth import generate_release, tiny_config
 
-    config = tiny_config(workers=1, samples_per_scene=1, image_size=(396, 704), camera_sweeps=False,
+    config = tiny_config(workers=1, samples_per_scene=1, image_size=(450, 800), camera_sweeps=False,
                          lidar_sweeps=False, pixel_sidecars=False)
     return generate_release(tmp_path_factory.mktemp("synth") / "camera", config)
 

@@ -90,3 +90,18 @@ def test_config_validation() -> None:
         VoxelConfig(coordinates="spherical")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="x, y, z"):
         voxelize(torch.zeros(4, 2), VoxelConfig())
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"voxel_size": [0.1]}, "one positive size or three"),
+    ({"voxel_size": [0.1, 0.1]}, "one positive size or three"),
+    ({"voxel_size": -0.1}, "one positive size or three"),
+    ({"coordinates": "cylindrical", "voxel_size": 0.1}, "cylindrical grid needs voxel_size per axis"),
+])
+def test_an_encoder_grid_that_cannot_be_built_is_refused(values: dict, message: str) -> None:
+    from pydantic import ValidationError
+
+    from bench3d.models.encoder import EncoderConfig
+
+    with pytest.raises(ValidationError, match=message):
+        EncoderConfig(**values)

@@ -173,41 +173,48 @@ def build_optimizer(param_groups: list[dict[str, Any]], name: str, lr: float, mo
     raise ValueError(f"unknown optimizer {name!r}; known: sgd, adamw")
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, name: str, epochs: int, steps_per_epoch: int = 0,
-                    warmup_steps: int = 0, warmup_fraction: float = 0.2,
-                    min_lr: float = 0.0) -> torch.optim.lr_scheduler.LRScheduler | None:
-    """The learning-rate schedule. Per epoch: `cosine` (to 0) and `constant` (None). Per optimiser step (the
-    scheduler's `per_step` attribute is True; needs `steps_per_epoch`): `cosine` with `warmup_steps` > 0 —
-    linear warm-up from 0 to each group's lr, then cosine to `min_lr` — and `onecycle` (torch's OneCycleLR,
-    peak at `warmup_fraction` of all steps, each group's lr its peak)."""
-    total = epochs * steps_per_epoch
+#: OneCycle as SuperFlow's pretraining runs it (mmengine OneCycleLR, configs/_base_/schedules/pretrain.py): the
+#: lr alone cycles (AdamW's betas stay), from peak / 25 up to the peak, then down to peak / (25 * 100).
+ONECYCLE = {"div_factor": 25.0, "final_div_factor": 100.0, "cycle_momentum": False}
+
+
+def _cosine(floor: float, t: float) -> float:
+    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, name: str, epochs: int, total_steps: int = 0,
+                    warmup_steps: int = 0, warmup_ratio: float = 0.0, warmup_fraction: float = 0.2,
+                    min_lr_ratio: float = 0.0) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """The learning-rate schedule; every parameter group follows it relative to its own lr (its peak), and
+    ends at `min_lr_ratio` of that peak (mmcv's `min_lr_ratio`).
+
+    Per epoch: `cosine` and `constant` (None). Per optimiser step (the scheduler's `per_step` attribute is True;
+    needs `total_steps`, the optimiser steps of the whole run): `cosine` with `warmup_steps` > 0 — a linear
+    warm-up from `warmup_ratio` of the peak (mmcv's `warmup_ratio`; 0 as ScaLR's WarmupCosine) to the peak,
+    then cosine — and `onecycle` (`ONECYCLE`, peak after `warmup_fraction` of the steps)."""
     if name == "onecycle" or (name == "cosine" and warmup_steps > 0):
-        if total <= 0:
-            raise ValueError(f"schedule {name!r} with warm-up is stepped per optimiser step: give steps_per_epoch")
+        if total_steps <= 0:
+            raise ValueError(f"schedule {name!r} with warm-up is stepped per optimiser step: give total_steps")
     if name == "onecycle":
         peaks = [g["lr"] for g in optimizer.param_groups]
         sched: torch.optim.lr_scheduler.LRScheduler = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=peaks, total_steps=total, pct_start=warmup_fraction)
+            optimizer, max_lr=peaks, total_steps=total_steps, pct_start=warmup_fraction, **ONECYCLE)
         sched.per_step = True  # type: ignore[attr-defined]
         return sched
     if name == "cosine" and warmup_steps > 0:
-        bases = [g["lr"] for g in optimizer.param_groups]
-        warm = min(warmup_steps, total)
+        warm = min(warmup_steps, total_steps)
 
-        def factor(base: float) -> Callable[[int], float]:
-            floor = min(min_lr / base, 1.0) if base > 0 else 0.0
+        def at(step: int) -> float:
+            if step < warm:
+                return warmup_ratio + (1 - warmup_ratio) * step / warm
+            return _cosine(min_lr_ratio, (step - warm) / max(total_steps - warm, 1))
 
-            def at(step: int) -> float:
-                if step < warm:
-                    return (step + 1) / warm
-                t = (step - warm) / max(total - warm, 1)
-                return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
-            return at
-
-        sched = torch.optim.lr_scheduler.LambdaLR(optimizer, [factor(b) for b in bases])
+        sched = torch.optim.lr_scheduler.LambdaLR(optimizer, at)
         sched.per_step = True  # type: ignore[attr-defined]
         return sched
-    if name == "cosine":
+    if name == "cosine" and min_lr_ratio > 0:
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: _cosine(min_lr_ratio, epoch / epochs))
+    if name == "cosine":  # to 0; torch's own form, so runs recorded before `min_lr` keep their numbers
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
     if name == "constant":
         return None

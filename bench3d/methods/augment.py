@@ -3,9 +3,9 @@ replays them) and keeping the point-pixel pairs exact.
 
 A card lists them in order as a typed list (`augmentations: [{kind: rotation_z}, {kind: resized_crop, size:
 [224, 416]}, ...]`). Cloud transforms (`rotation_z`, `flip_xy`, `scale`) move the student's input points only:
-pairs index points, so they are unchanged. `drop_cuboids` removes points and re-indexes the pairs. Image
-transforms (`resized_crop`, `horizontal_flip`) change the images, optional per-camera label maps (superpixels)
-and the pixel coordinates of the pairs, pairs leaving the image are dropped.
+pairs index points, so they are unchanged. `limit_points` and `drop_cuboids` remove points and re-index the
+pairs. Image transforms (`resized_crop`, `horizontal_flip`) change the images, optional per-camera label maps
+(superpixels) and the pixel coordinates of the pairs, pairs leaving the image are dropped.
 
 Pixel convention (`distill.sample_features`): pixel i's centre is at coordinate i, its edges at i +- 0.5. A
 crop at column x0 of width w resized to W' maps u to (u - x0 + 0.5) * W' / w - 0.5 (no rounding, unlike
@@ -19,8 +19,8 @@ from dataclasses import replace
 import torch
 import torch.nn.functional as F
 
-from bench3d.methods.augment_config import (Augmentation, DropCuboids, FlipXY, HorizontalFlip, ResizedCrop,
-                                            RotationZ, ScaleCloud)
+from bench3d.methods.augment_config import (Augmentation, DropCuboids, FlipXY, HorizontalFlip, LimitPoints,
+                                            ResizedCrop, RotationZ, ScaleCloud)
 from bench3d.methods.distill import ImageLidarItem
 
 
@@ -41,9 +41,13 @@ def _rotation(item: ImageLidarItem, aug: RotationZ, rng: torch.Generator) -> Ima
 
 def _flip_xy(item: ImageLidarItem, aug: FlipXY, rng: torch.Generator) -> ImageLidarItem:
     sign = torch.ones(3, dtype=item.points.dtype)
-    for axis in range(2):
+    if aug.mode == "one_axis":
         if _uniform(rng) < aug.p:
-            sign[axis] = -1.0
+            sign[int(torch.randint(2, (), generator=rng))] = -1.0
+    else:
+        for axis in range(2):
+            if _uniform(rng) < aug.p:
+                sign[axis] = -1.0
     return _points(item, item.points[:, :3] * sign)
 
 
@@ -58,6 +62,18 @@ def keep_pairs(item: ImageLidarItem, keep_points: torch.Tensor) -> ImageLidarIte
     paired = keep_points[item.point_index]
     return replace(item, points=item.points[keep_points], point_index=new_index[item.point_index[paired]],
                    camera_index=item.camera_index[paired], uv=item.uv[paired])
+
+
+def _limit_points(item: ImageLidarItem, aug: LimitPoints, rng: torch.Generator) -> ImageLidarItem:
+    xyz = item.points[:, :3]
+    if len(xyz) <= aug.max_points:
+        return item
+    centre = xyz[int(torch.randint(len(xyz), (), generator=rng))]
+    # A stable sort: ties at the cut-off break by point order, the same on every replay.
+    nearest = torch.sort(((xyz - centre) ** 2).sum(1), stable=True).indices[:aug.max_points]
+    keep = torch.zeros(len(xyz), dtype=torch.bool)
+    keep[nearest] = True
+    return keep_pairs(item, keep)
 
 
 def _drop_cuboids(item: ImageLidarItem, aug: DropCuboids, rng: torch.Generator) -> ImageLidarItem:
@@ -165,6 +181,9 @@ def _horizontal_flip(item: ImageLidarItem, maps: torch.Tensor | None, aug: Horiz
     return replace(item, images=images, uv=uv, image_view=view), maps
 
 
+# Geometry in float32 whatever the run's --amp: under CPU bf16 autocast a rotated 50 m coordinate would be off by
+# centimetres (the items live on the CPU).
+@torch.autocast("cpu", enabled=False)
 def augment_item(item: ImageLidarItem, augmentations: list[Augmentation], rng: torch.Generator,
                  maps: torch.Tensor | None = None) -> tuple[ImageLidarItem, torch.Tensor | None]:
     """Apply `augmentations` in order; `maps` (C, H, W) are per-camera label maps cropped and flipped with the
@@ -176,6 +195,8 @@ def augment_item(item: ImageLidarItem, augmentations: list[Augmentation], rng: t
             item = _flip_xy(item, aug, rng)
         elif isinstance(aug, ScaleCloud):
             item = _scale(item, aug, rng)
+        elif isinstance(aug, LimitPoints):
+            item = _limit_points(item, aug, rng)
         elif isinstance(aug, DropCuboids):
             item = _drop_cuboids(item, aug, rng)
         elif isinstance(aug, ResizedCrop):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, PositiveInt
+from pydantic import Field, PositiveInt, model_validator
 
 from bench3d.methods.settings import Settings
 
@@ -18,10 +18,12 @@ class RotationZ(Settings):
 
 
 class FlipXY(Settings):
-    """Negate x, then y, each with probability p (SLidR `FlipAxis`)."""
+    """`each_axis`: negate x, then y, each with probability p (SLidR `FlipAxis`); `one_axis`: with probability
+    p negate one of x, y chosen uniformly (ScaLR: `RandomApply(FlipXY, prob=2/3)`)."""
 
     kind: Literal["flip_xy"] = "flip_xy"
     p: float = Field(0.5, ge=0, le=1)
+    mode: Literal["each_axis", "one_axis"] = "each_axis"
 
 
 class ScaleCloud(Settings):
@@ -30,6 +32,20 @@ class ScaleCloud(Settings):
     kind: Literal["scale"] = "scale"
     low: float = Field(0.95, gt=0)
     high: float = Field(1.05, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ScaleCloud:
+        if self.low > self.high:
+            raise ValueError(f"scale: low {self.low} is above high {self.high}")
+        return self
+
+
+class LimitPoints(Settings):
+    """Keep the `max_points` points nearest (in xyz) to a point drawn at random, when the cloud has more: a
+    spatial crop redrawn every step (ScaLR `LimitNumPoints(random=True)`, 20,000)."""
+
+    kind: Literal["limit_points"] = "limit_points"
+    max_points: PositiveInt
 
 
 class DropCuboids(Settings):
@@ -56,6 +72,14 @@ class ResizedCrop(Settings):
     min_kept: float = Field(0.75, ge=0, le=1)
     attempts: int = Field(20, gt=0)
 
+    @model_validator(mode="after")
+    def _ranges(self) -> ResizedCrop:
+        if not 0 < self.scale[0] <= self.scale[1] <= 1:
+            raise ValueError(f"resized_crop: scale {self.scale} must be an area range 0 < low <= high <= 1")
+        if not 0 < self.ratio[0] <= self.ratio[1]:
+            raise ValueError(f"resized_crop: ratio {self.ratio} must be an aspect range 0 < low <= high")
+        return self
+
 
 class HorizontalFlip(Settings):
     """Mirror each camera's image left-right with probability p (SLidR `FlipHorizontal`)."""
@@ -64,6 +88,7 @@ class HorizontalFlip(Settings):
     p: float = Field(0.5, ge=0, le=1)
 
 
-Augmentation = Annotated[Union[RotationZ, FlipXY, ScaleCloud, DropCuboids, ResizedCrop, HorizontalFlip],
-                         Field(discriminator="kind")]
+Augmentation = Annotated[Union[RotationZ, FlipXY, ScaleCloud, LimitPoints, DropCuboids, ResizedCrop,
+                               HorizontalFlip], Field(discriminator="kind")]
 CLOUD_KINDS = frozenset({"rotation_z", "flip_xy", "scale"})  # move the student's input only
+IMAGE_KINDS = frozenset({"resized_crop", "horizontal_flip"})  # change what the teacher sees

@@ -202,9 +202,9 @@ class MethodAdapter(ABC):
         backbones, heads, model, optimizer = self.build_training(ctx)
         cfg = self.config
         epochs = cfg.epochs
-        scheduler = build_scheduler(optimizer, cfg.schedule, epochs, len(self.batch_order(ctx, 0)),
-                                    getattr(cfg, "warmup_steps", 0), getattr(cfg, "warmup_fraction", 0.2),
-                                    getattr(cfg, "min_lr", 0.0))
+        # Every epoch's batches: an adapter's batch order may vary in length between epochs (LiMA's streams).
+        total_steps = sum(len(self.batch_order(ctx, e)) for e in range(epochs)) if cfg.per_step_schedule else 0
+        scheduler = build_scheduler(optimizer, cfg.schedule, epochs, total_steps, **cfg.scheduler_arguments())
         published_amp = getattr(cfg, "amp", "off")
         if published_amp != amp_mode():
             log.warning("%s preset %r was published with mixed precision %r; this run uses --amp %s (recorded)",

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, PositiveInt, model_validator
 
-from bench3d.methods.augment_config import Augmentation
+from bench3d.methods.augment_config import IMAGE_KINDS, Augmentation
 from bench3d.methods.settings import Settings
 from bench3d.models.encoder import EncoderConfig
 
@@ -48,11 +48,13 @@ class OptimisationConfig(Settings):
     momentum: float = 0.9
     dampening: float = 0.0
     weight_decay: float = Field(0.0, ge=0)
-    # cosine: per epoch to 0, unless `warmup_steps` > 0: then a linear warm-up over that many optimiser steps and
-    # a per-step cosine to `min_lr` (ScaLR: 3,500 steps, 1e-5); onecycle: torch's OneCycleLR per step, peak `lr`
-    # after `warmup_fraction` of all steps (SuperFlow: 0.2).
+    # cosine: per epoch, unless `warmup_steps` > 0: then a linear warm-up over that many optimiser steps from
+    # `warmup_ratio` of `lr` (mmcv's warmup_ratio; ScaLR 0, GeoMIM / MIM4D 1/3) and a per-step cosine; either
+    # ends at `min_lr` (ScaLR 1e-5; a group with its own lr ends at the same fraction of it). onecycle: per step,
+    # SuperFlow's (`engine.trainer.ONECYCLE`), peak `lr` after `warmup_fraction` of all steps (0.2).
     schedule: Literal["cosine", "constant", "onecycle"] = "cosine"
     warmup_steps: int = Field(0, ge=0)
+    warmup_ratio: float = Field(0.0, ge=0, lt=1)
     warmup_fraction: float = Field(0.2, gt=0, lt=1)
     min_lr: float = Field(0.0, ge=0)
     # The published mixed precision. A run's `--amp` decides what runs (fp16 needs CUDA); the record keeps both
@@ -61,10 +63,31 @@ class OptimisationConfig(Settings):
 
     @model_validator(mode="after")
     def _schedule_fields_apply(self) -> OptimisationConfig:
+        """A schedule value the chosen schedule would not read is refused, never silently ignored."""
+        given = self.model_fields_set
         if self.warmup_steps and self.schedule != "cosine":
             raise ValueError(f"warmup_steps applies to schedule cosine; schedule {self.schedule!r} "
                              "(onecycle warms up over `warmup_fraction` of the steps)")
+        if "warmup_ratio" in given and not self.warmup_steps:
+            raise ValueError("warmup_ratio applies to a warm-up: set warmup_steps too")
+        if "warmup_fraction" in given and self.schedule != "onecycle":
+            raise ValueError(f"warmup_fraction applies to schedule onecycle, not {self.schedule!r} "
+                             "(cosine warms up over `warmup_steps`)")
+        if "min_lr" in given and self.schedule != "cosine":
+            raise ValueError(f"min_lr applies to schedule cosine, not {self.schedule!r}")
+        if self.min_lr >= self.lr:
+            raise ValueError(f"min_lr {self.min_lr} must be below lr {self.lr}")
         return self
+
+    def scheduler_arguments(self) -> dict[str, float | int]:
+        """This schedule's values as `engine.trainer.build_scheduler` takes them (without the step count)."""
+        return {"warmup_steps": self.warmup_steps, "warmup_ratio": self.warmup_ratio,
+                "warmup_fraction": self.warmup_fraction, "min_lr_ratio": self.min_lr / self.lr}
+
+    @property
+    def per_step_schedule(self) -> bool:
+        """Whether the schedule moves every optimiser step (else every epoch)."""
+        return self.schedule == "onecycle" or (self.schedule == "cosine" and self.warmup_steps > 0)
 
 
 class PretrainingConfig(LidarMethodConfig, OptimisationConfig):
@@ -80,3 +103,11 @@ class PretrainingConfig(LidarMethodConfig, OptimisationConfig):
     augmentations: list[Augmentation] = []
     # Frozen-teacher features at each sample's pixels computed once and kept in the disk cache (DiskCache).
     cache_teacher_features: bool = False
+
+    @model_validator(mode="after")
+    def _cache_serves_unaugmented_images(self) -> PretrainingConfig:
+        moved = [a.kind for a in self.augmentations if a.kind in IMAGE_KINDS]
+        if self.cache_teacher_features and moved:
+            raise ValueError(f"cache_teacher_features with image augmentations {moved}: every step's crop is a new "
+                             "image, so the cache would only grow; turn one of them off")
+        return self

@@ -45,8 +45,9 @@ class EncoderConfig(BackboneConfig):
     @field_validator("voxel_size")
     @classmethod
     def _three_positive_sizes(cls, value: float | list[float]) -> float | list[float]:
-        sizes = [value] if isinstance(value, (int, float)) else value
-        if len(sizes) not in (1, 3) or not all(v > 0 and math.isfinite(v) for v in sizes):
+        one = isinstance(value, (int, float))
+        sizes = [value] if one else value
+        if (not one and len(sizes) != 3) or not all(v > 0 and math.isfinite(v) for v in sizes):
             raise ValueError(f"voxel_size is one positive size or three (one per axis), got {value!r}")
         return value
 

@@ -1,4 +1,4 @@
-"""`DinoV2Teacher`: a DINOv2 ViT (S/B/L/g, /14, with or without registers) loaded strictly from a user-given
+"""`DinoV2Teacher`: a DINOv2 ViT (S/B/L, /14, with or without registers) loaded strictly from a user-given
 checkpoint in the official key layout (`torch.hub` state dicts: cls_token, pos_embed, register_tokens,
 patch_embed.proj, blocks.N.{norm1, attn.qkv, attn.proj, ls1.gamma, norm2, mlp.fc1, mlp.fc2, ls2.gamma}, norm).
 
@@ -48,8 +48,9 @@ class _Block(nn.Module):
         return x + (m * self.ls2.gamma if self.layerscale else m)
 
 
-# DINOv2's head counts by width (ViT-S/B/L/g: 6/12/16/24 heads of 64 channels; g uses 1536 / 24).
-_HEADS = {384: 6, 768: 12, 1024: 16, 1536: 24}
+# DINOv2's head counts by width (ViT-S/B/L: 6/12/16 heads of 64 channels). ViT-g is refused: its SwiGLU MLP
+# (mlp.w12 / w3) is another block.
+_HEADS = {384: 6, 768: 12, 1024: 16}
 
 
 class DinoV2Teacher(ImageTeacher):
@@ -72,6 +73,8 @@ class DinoV2Teacher(ImageTeacher):
         if any(k.startswith("blocks.0.0.") or k.startswith("blocks.0.1.") for k in state):
             raise ConfigError(f"{checkpoint}: chunked blocks (blocks.0.N.*) as in DINOv2's training checkpoints; "
                               "save the hub model's state_dict() instead")
+        if "blocks.0.mlp.w12.weight" in state:
+            raise ConfigError(f"{checkpoint}: a DINOv2 ViT-g (SwiGLU MLP blocks); the teacher takes ViT-S/B/L")
         self.dim, self.stride, self.layer = dim, patch, layer
         self.input_size = check_input_size(self.kind, input_size, patch)
         self.num_registers = state["register_tokens"].shape[1] if "register_tokens" in state else 0
