@@ -114,11 +114,11 @@ PAPER_STEP = ["slidr", "scalr", "cmcr", "lima", "geomim", "mim4d"]
 
 @pytest.fixture(scope="module")
 def camera_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny world at 450 x 800 pixels (MIM4D's read size; GeoMIM reads 396 x 704 of it), one keyframe per
-    scene and no sweeps: what one camera step reads."""
+    """The tiny world at 256 x 704 pixels, one keyframe per scene and no sweeps: what one camera step reads in
+    CI (the full-size step is `bench3d bench frame-step --preset paper` on the real frame, README)."""
     from bench3d.synth import generate_release, tiny_config
 
-    config = tiny_config(workers=1, samples_per_scene=1, image_size=(450, 800), camera_sweeps=False,
+    config = tiny_config(workers=1, samples_per_scene=1, image_size=(256, 704), camera_sweeps=False,
                          lidar_sweeps=False, pixel_sidecars=False)
     return generate_release(tmp_path_factory.mktemp("synth") / "camera", config)
 
@@ -129,14 +129,16 @@ def test_one_pretraining_step_with_the_paper_preset(method: str, request: pytest
                                                     tmp_path: Path) -> None:
     """The published setting runs end to end on CPU: MinkUNet-34 / Swin-B / ConvNeXt-B, the teacher at its
     input size and layer (random weights in the official layout), every augmentation. Shrunk for CI only in
-    what one step reads: LiDAR methods keep at most 8,000 points, MIM4D one frame."""
+    what one step reads: LiDAR methods keep at most 8,000 points, GeoMIM reads 128 x 352 images, MIM4D one
+    frame of 256 x 704."""
     from bench3d.harness.frame_step import pretraining_step, teacher_checkpoint_for
 
     torch.save(dinov2_state(), tmp_path / "dinov2.pth")
     moco_checkpoint(tmp_path / "moco.pth")
     checkpoint = teacher_checkpoint_for(method, "paper", [tmp_path / "dinov2.pth", tmp_path / "moco.pth"])
-    overrides = {"lima": {"frames": 1, "max_points": 8000}, "mim4d": {"frames": 1}}.get(
-        method, {"max_points": 8000} if method in ("slidr", "scalr", "cmcr") else {})
+    overrides = {"lima": {"frames": 1, "max_points": 8000},
+                 "geomim": {"read_size": [128, 352], "crop": [128, 352]},
+                 "mim4d": {"frames": 1, "read_size": [256, 704], "crop": [256, 704]}}.get(method, {"max_points": 8000})
     release = request.getfixturevalue("camera_release" if method in ("geomim", "mim4d") else "tiny_release")
     out = pretraining_step(release, method, overrides, preset="paper", teacher_checkpoint=checkpoint,
                            cache=tmp_path / "cache")
