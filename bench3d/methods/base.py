@@ -205,7 +205,7 @@ class MethodAdapter(ABC):
         # Every epoch's batches: an adapter's batch order may vary in length between epochs (LiMA's streams).
         total_steps = sum(len(self.batch_order(ctx, e)) for e in range(epochs)) if cfg.per_step_schedule else 0
         scheduler = build_scheduler(optimizer, cfg.schedule, epochs, total_steps, **cfg.scheduler_arguments())
-        published_amp = getattr(cfg, "amp", "off")
+        published_amp = cfg.amp
         if published_amp != amp_mode():
             log.warning("%s preset %r was published with mixed precision %r; this run uses --amp %s (recorded)",
                         self.card.name, self.preset, published_amp, amp_mode())
