@@ -14,8 +14,9 @@ def data_dir() -> Path:
 
 
 def default_synth_root() -> Path:
-    """Where `bench3d demo` keeps the embedded synthetic world."""
-    return data_dir() / "synth-mini"
+    """Where `bench3d demo` keeps the embedded synthetic world (`bench3d.demo.DEMO_WORLD`: 5 scenes x 8
+    keyframes), the dataroot of the `synth` dataset when none is given."""
+    return data_dir() / "synth-demo"
 
 
 def results_dir() -> Path:
