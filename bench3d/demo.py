@@ -2,7 +2,8 @@
 table, and the pretraining-cost figure.
 
 - LiDAR segmentation (linear probe and 1 % finetune): LiMA and CMCR beside random init, ScaLR and SLidR;
-- camera (BEV map segmentation probe and 3D detection probe): GeoMIM and MIM4D beside random and ImageNet init;
+- camera (BEV map segmentation probe and 3D detection probe): GeoMIM beside its Swin encoder at random init,
+  MIM4D beside its ConvNeXt at random init, and ImageNet init (EfficientNet-Lite0);
 - pretraining cost vs frames for the multi-frame methods (LiMA with and without its memory bank, MIM4D).
 
 The demo's world is smaller than the default one (`DEMO_WORLD`) so the whole protocol matrix fits 20 minutes
@@ -27,7 +28,7 @@ from bench3d.harness.specs import EvalSpec
 from bench3d.paths import DEFAULT_SYNTH_VERSION, default_synth_root
 from bench3d.reports.comparison import write_comparison
 from bench3d.reports.efficiency import write_efficiency_report
-from bench3d.reports.overview import write_overview
+from bench3d.reports.overview import OverviewTable, write_overview
 from bench3d.results import ResultsStore, RunRecord
 from bench3d.synth import SynthConfig
 from bench3d.viz.frame_figure import render_frame
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 #: 5 scenes (the 2 of mini_val + 3 of mini_train) x 8 keyframes, all sweeps: ~20 s to generate on 2 cores.
 DEMO_WORLD = SynthConfig(scenes=5, samples_per_scene=8)
 LIDAR_METHODS = ("random", "scalr", "slidr", "lima", "cmcr")  # baselines first, then the seed methods
-CAMERA_METHODS = ("random_camera", "imagenet", "geomim", "mim4d")
+CAMERA_METHODS = ("imagenet", "random_swin", "geomim", "random_convnext", "mim4d")  # each seed method after its encoder's random init
 CAMERA_PROTOCOLS = ("bev_seg_probe", "det3d_probe")
 EFFICIENCY_METHODS = ("lima", "mim4d")
 EFFICIENCY_FRAMES = [1, 2]
@@ -48,7 +49,7 @@ class DemoOutputs:
     dataroot: Path
     summary: DatasetSummary
     preview: Path
-    table_markdown: str  # the overview: every method and protocol in one table
+    table: OverviewTable  # every method and protocol in one table
     table_paths: list[Path]
     efficiency_figure: Path
     #: (what, wall seconds) of every run behind the tables, dependencies first (cached runs as first recorded)
@@ -94,16 +95,17 @@ def run_demo(dataroot: Path | None = None, results: Path | None = None, reports:
     summary = summarise(reader)
     preview = render_frame(reader.frame(reader.sequences()[0].sample_tokens[0]), reports / "synth_preview.png")
     runner = Runner(ResultsStore(results), "cpu", root, on_epoch)
-    runs = [runner.evaluate(spec) for spec in demo_specs(seeds)]
+    # Cost first: a fresh process's resident set is the closest to a standalone `bench3d efficiency` run.
     efficiency = [r for m in EFFICIENCY_METHODS
                   for r in run_efficiency(runner, m, EFFICIENCY_FRAMES, steps=5, warmup=2)]
+    runs = [runner.evaluate(spec) for spec in demo_specs(seeds)]
     figure_paths, _ = write_efficiency_report(efficiency, reports / "efficiency")
-    paths, markdown = write_overview(results, "synth", reports)
+    paths, table = write_overview(results, "synth", reports, run_ids=[r.run_id for r in runs])
     # The LiDAR table with the published rows beside the measured ones (never mixed into them).
     lidar_paths, _ = write_comparison(results, "synth", reports, ["Random", "SLidR", "ScaLR", "LiMA", "CMCR"],
                                       task="lidar_semseg", stem="table_lidar_semseg")
-    return DemoOutputs(root, summary, preview, markdown, paths + lidar_paths + figure_paths, figure_paths[0],
-                       step_costs(runner.store, runs + efficiency))
+    return DemoOutputs(root, summary, preview, table, paths + lidar_paths + figure_paths, figure_paths[0],
+                       step_costs(runner.store, efficiency + runs))
 
 
 def step_costs(store: ResultsStore, runs: list[RunRecord]) -> list[tuple[str, float]]:
@@ -122,8 +124,10 @@ def step_costs(store: ResultsStore, runs: list[RunRecord]) -> list[tuple[str, fl
             add(store.read(teacher["run_id"]))
         if record.checkpoint and store.has(record.checkpoint):
             add(store.read(record.checkpoint))
+        cache = record.metrics.get("cache_component")
+        cache = f", {cache} {'on' if record.metrics.get('cache_on') else 'off'}" if cache else ""
         what = {"evaluation": f"{record.protocol} {record.fraction * 100:g}%" if record.fraction else record.protocol,
-                "efficiency": f"step cost, {record.metrics.get('frames')} frame(s)"}.get(record.kind, record.kind)
+                "efficiency": f"step cost, {record.metrics.get('frames')} frame(s){cache}"}.get(record.kind, record.kind)
         costs.append((f"{record.method}: {what} (seed {record.seed})", record.provenance.wall_time_s))
 
     for r in runs:

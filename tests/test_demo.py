@@ -19,11 +19,11 @@ def test_every_seed_method_beside_its_baselines() -> None:
     cells = {(s.method, s.protocol, s.fraction) for s in demo_specs()}
     for method in ("random", "scalr", "slidr", "lima", "cmcr"):
         assert {(method, "linear_probe", 1.0), (method, "finetune", 0.01)} <= cells
-    for method in ("random_camera", "imagenet", "geomim", "mim4d"):
+    for method in ("imagenet", "random_swin", "geomim", "random_convnext", "mim4d"):
         assert {(method, "bev_seg_probe", 1.0), (method, "det3d_probe", 1.0)} <= cells
-    assert len(cells) == 18
+    assert len(cells) == 20
     specs = demo_specs(seeds=(0, 1))
-    assert len(specs) == 36 and {s.pretrain_seed for s in specs} == {0} and {s.draw for s in specs} == {0}
+    assert len(specs) == 40 and {s.pretrain_seed for s in specs} == {0} and {s.draw for s in specs} == {0}
     # the world shrinks for the demo; the presets and protocols do not
     assert {s.preset for s in specs} == {"tiny"} and (DEMO_WORLD.scenes, DEMO_WORLD.samples_per_scene) == (5, 8)
 
@@ -70,3 +70,29 @@ def test_a_default_world_of_another_size_is_refused(tmp_path: Path, monkeypatch:
     # the same world named explicitly is the user's choice (it then fails only for its missing map layers)
     with pytest.raises(DataError, match="maps/expansion"):
         ensure_synthetic_world(root)
+
+
+def test_cli_prints_the_one_table_and_the_costs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`bench3d demo` is a thin layer: it prints the overview (one column per task and protocol, its score in
+    the header), the cost of every step with their total, and where the figure went."""
+    from typer.testing import CliRunner
+
+    import bench3d.demo
+    from bench3d.cli.main import app
+    from bench3d.data.nuscenes.summary import DatasetSummary
+    from bench3d.reports.overview import build_overview
+
+    lidar = _record("e1", "evaluation", "cmcr", 7.0, protocol="linear_probe")
+    lidar = lidar.model_copy(update={"task": "lidar_semseg"})
+    camera = _record("e2", "evaluation", "mim4d", 20.0, protocol="bev_seg_probe")
+    summary = DatasetSummary(dataroot=str(tmp_path), version="v1.0-mini", table_sizes={"scene": 5}, keyframes=40,
+                             points=1000)
+    out = bench3d.demo.DemoOutputs(tmp_path, summary, tmp_path / "p.png", build_overview([lidar, camera], "synth"),
+                                   [tmp_path / "overview.md"], tmp_path / "efficiency.png",
+                                   [("cmcr: pretrain (seed 0)", 134.0), ("cmcr: linear_probe 100% (seed 0)", 7.0)])
+    monkeypatch.setattr(bench3d.demo, "run_demo", lambda *a, **k: out)
+    result = CliRunner().invoke(app, ["demo", "--results", str(tmp_path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    for text in ("lidar_semseg", "bev_seg", "LP 100%", "30.00 (1)", "cmcr: pretrain (seed 0)", "total", "141",
+                 "efficiency.png"):
+        assert text in result.output

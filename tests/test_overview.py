@@ -47,8 +47,10 @@ def records() -> list[RunRecord]:
 def test_columns_cells_and_best(records: list[RunRecord]) -> None:
     table = build_overview(records, "synth")
     labels = [c.label for c in table.columns]
-    assert labels == ["det3d det3d_probe 100% (NDS (%))", "lidar_semseg LP 100% (mIoU (%))",
-                      "lidar_semseg FT 1% (mIoU (%))", "toy_error probe 100% (error)"]
+    # tasks and rows in the order the records first name them; LP before the other protocols of a task
+    assert labels == ["lidar_semseg LP 100% (mIoU (%))", "lidar_semseg FT 1% (mIoU (%))",
+                      "det3d det3d_probe 100% (NDS (%))", "toy_error probe 100% (error)"]
+    assert list(table.cells) == ["random", "lima", "mim4d", "imagenet"]
     lima = table.cells["lima"]
     mean, ci, n = lima["lidar_semseg LP 100% (mIoU (%))"]
     assert (mean, n) == (pytest.approx(42.0), 3)
@@ -56,7 +58,7 @@ def test_columns_cells_and_best(records: list[RunRecord]) -> None:
     assert "det3d det3d_probe 100% (NDS (%))" not in lima
     assert table.cells["mim4d"]["toy_error probe 100% (error)"] == (2.0, pytest.approx(float("nan"), nan_ok=True), 1)
     md = table.to_markdown()
-    assert "| random | – | 12.00 ± 4.97 (3) | – | – |" in md
+    assert "| random | 12.00 ± 4.97 (3) | – | – | – |" in md
     assert "**30.00 (1)**" in md  # imagenet's NDS is the higher
     assert "**2.00 (1)**" in md  # the toy error is lower-is-better: mim4d's 2.0 wins
     assert "90.00" not in md  # other datasets and transfer runs stay out
@@ -66,12 +68,17 @@ def test_written_files_trace_every_cell(records: list[RunRecord], tmp_path: Path
     store = ResultsStore(tmp_path / "store")
     for r in records:
         store.write(r)
-    paths, md = write_overview(tmp_path / "store", "synth", tmp_path / "out")
+    paths, table = write_overview(tmp_path / "store", "synth", tmp_path / "out")
     assert [p.name for p in paths] == ["overview.md", "overview.tex", "overview_runs.csv"]
-    assert paths[0].read_text() == md
+    assert paths[0].read_text() == table.to_markdown()
     runs = pd.read_csv(paths[2])
     row = runs[(runs["row"] == "lima") & (runs["column"] == "lidar_semseg FT 1% (mIoU (%))")]
     assert row["run_ids"].item() == "l-ft-0,l-ft-1,l-ft-2"
     assert r"\textbf{" in paths[1].read_text()
+    # only the runs named, in their order: the rows and columns of just those
+    _, some = write_overview(tmp_path / "store", "synth", tmp_path / "some", run_ids=["m-det", "l-lp-0", "r-lp-1"])
+    assert list(some.cells) == ["mim4d", "lima", "random"]
+    assert [c.task for c in some.columns] == ["det3d", "lidar_semseg"]
+    assert some.cells["random"]["lidar_semseg LP 100% (mIoU (%))"][::2] == (pytest.approx(12.0), 1)
     with pytest.raises(ValueError, match="no evaluation runs for dataset 'waymo'"):
         write_overview(tmp_path / "store", "waymo", tmp_path / "out")

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.table import Table
 
 from bench3d.cli._progress import epoch_progress
+from bench3d.reports.table import column_label
 
 console = Console()
 
@@ -21,8 +21,9 @@ def demo(
     reports: Path = typer.Option(None, "--reports", help="Where tables and figures go (default: $BENCH3D_REPORTS, else reports/ next to the results store)."),
 ) -> None:
     """Every seed method beside its baselines on a small synthetic world, in one table: LiMA and CMCR vs random,
-    ScaLR and SLidR on LiDAR segmentation (linear probe, 1 % finetune); GeoMIM and MIM4D vs random and ImageNet
-    init on the BEV map and 3D detection probes; plus the pretraining cost vs frames figure."""
+    ScaLR and SLidR on LiDAR segmentation (linear probe, 1 % finetune); GeoMIM and MIM4D vs their encoders at
+    random init and ImageNet init on the BEV map and 3D detection probes; plus the pretraining cost vs frames
+    figure."""
     from bench3d.demo import run_demo
 
     with epoch_progress() as on_epoch:
@@ -37,7 +38,11 @@ def demo(
     if s.missing_eval_classes:
         console.print(f"[yellow]eval classes without points: {s.missing_eval_classes}")
     console.print(f"preview: {out.preview}")
-    console.print(Markdown(out.table_markdown))
+    overview = Table("method", *(f"{c.task}\n{column_label(c.protocol, c.fraction)}\n{c.score.label}"
+                                 for c in out.table.columns), title=out.table.dataset + ": mean ± 95 % CI (runs)")
+    for row, cells in out.table.cells.items():
+        overview.add_row(row, *(out.table.format_cell(cells.get(c.label)) for c in out.table.columns))
+    console.print(overview)
     costs = Table("run", "wall (s)", title="what each step cost (as first recorded; cached runs are not rerun)")
     for what, seconds in out.costs:
         costs.add_row(what, f"{seconds:.0f}")

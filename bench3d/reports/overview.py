@@ -17,6 +17,7 @@ import pandas as pd
 
 from bench3d.paths import write_text_atomic
 from bench3d.reports.comparison import rows_frame
+from bench3d.reports.rows import row_label
 from bench3d.reports.stats import score_of, summarise_runs
 from bench3d.reports.table import column_label
 from bench3d.results import ResultsStore, RunRecord, ScoreSpec
@@ -51,7 +52,8 @@ class OverviewTable:
         return best
 
     @staticmethod
-    def _cell(value: tuple[float, float, int] | None) -> str:
+    def format_cell(value: tuple[float, float, int] | None) -> str:
+        """`mean ± ci (n)`, `mean (n)` for one run, `–` for none."""
         if value is None:
             return "–"
         mean, ci, n = value
@@ -67,7 +69,7 @@ class OverviewTable:
         for row, cells in self.cells.items():
             texts = []
             for col in head:
-                text = self._cell(cells.get(col))
+                text = self.format_cell(cells.get(col))
                 texts.append(f"**{text}**" if best.get(col) == row else text)
             lines.append(f"| {row} | " + " | ".join(texts) + " |")
         return "\n".join(lines) + "\n"
@@ -78,14 +80,16 @@ class OverviewTable:
         out = [r"\begin{tabular}{l" + "c" * len(head) + "}", r"\toprule",
                "Method & " + " & ".join(h.replace("%", r"\%") for h in head) + r" \\", r"\midrule"]
         for row, cells in self.cells.items():
-            texts = [self._cell(cells.get(col)).replace("±", r"$\pm$") for col in head]
+            texts = [self.format_cell(cells.get(col)).replace("±", r"$\pm$") for col in head]
             texts = [rf"\textbf{{{t}}}" if best.get(col) == row else t for t, col in zip(texts, head)]
             out.append(row.replace("_", r"\_") + " & " + " & ".join(texts) + r" \\")
         return "\n".join(out + [r"\bottomrule", r"\end{tabular}"]) + "\n"
 
 
 def build_overview(records: list[RunRecord], dataset: str) -> OverviewTable:
-    """The overview of `dataset`'s evaluation runs (transfer runs pretrained elsewhere are left out)."""
+    """The overview of `dataset`'s evaluation runs (transfer runs pretrained elsewhere are left out). Tasks and
+    rows come in the order they first appear in `records`; within a task, the linear probe first, then the
+    other protocols by name and fraction."""
     evals = [r for r in records if r.kind == "evaluation" and r.dataset == dataset
              and not r.provenance.resolved_config.get("pretrained_on")]
     if not evals:
@@ -93,7 +97,9 @@ def build_overview(records: list[RunRecord], dataset: str) -> OverviewTable:
     columns: list[OverviewColumn] = []
     cells: dict[str, dict[str, tuple[float, float, int]]] = {}
     runs = []
-    for task in sorted({r.task for r in evals}):
+    tasks = list(dict.fromkeys(r.task for r in evals))
+    row_order = list(dict.fromkeys(row_label(r) for r in evals))
+    for task in tasks:
         mine = [r for r in evals if r.task == task]
         score = score_of(mine)
         scale = 100.0 if score.percent else 1.0
@@ -104,19 +110,22 @@ def build_overview(records: list[RunRecord], dataset: str) -> OverviewTable:
                 columns.append(col)
             cells.setdefault(s["method"], {})[col.label] = (scale * s["mean"], scale * s["ci95"], int(s["n"]))
             runs.append({"row": s["method"], "column": col.label, "run_ids": s["run_ids"]})
-    columns.sort(key=lambda c: (c.task, c.protocol != "linear_probe", c.protocol, c.fraction))
+    columns.sort(key=lambda c: (tasks.index(c.task), c.protocol != "linear_probe", c.protocol, c.fraction))
+    cells = {row: cells[row] for row in row_order}
     return OverviewTable(dataset, columns, cells, pd.DataFrame(runs))
 
 
-def write_overview(store: str | Path | None, dataset: str, out_dir: Path, stem: str = "overview"
-                   ) -> tuple[list[Path], str]:
-    """`<stem>.md`, `.tex` and `<stem>_runs.csv` (the run ids of every cell) in `out_dir`; returns them and the
-    Markdown."""
-    table = build_overview(ResultsStore(store).records(), dataset)
+def write_overview(store: str | Path | None, dataset: str, out_dir: Path, stem: str = "overview",
+                   run_ids: list[str] | None = None) -> tuple[list[Path], OverviewTable]:
+    """`<stem>.md`, `.tex` and `<stem>_runs.csv` (the run ids of every cell) in `out_dir`, from the store's
+    records, or from just `run_ids` (in that order) when given; returns the files and the table."""
+    results = ResultsStore(store)
+    records = results.records() if run_ids is None else [results.read(i) for i in run_ids]
+    table = build_overview(records, dataset)
     out_dir.mkdir(parents=True, exist_ok=True)
     md = table.to_markdown()
     paths = [out_dir / f"{stem}.md", out_dir / f"{stem}.tex", out_dir / f"{stem}_runs.csv"]
     write_text_atomic(paths[0], md)
     write_text_atomic(paths[1], table.to_latex())
     write_text_atomic(paths[2], table.runs.to_csv(index=False))
-    return paths, md
+    return paths, table
