@@ -218,3 +218,29 @@ def test_cmcr_pretrains_through_the_runner_and_transfers_only_the_trunk(harness_
         trunk = build_method("cmcr").load_backbone("lidar", ckpt)  # strict
         fresh = build_method("random").load_backbone("lidar", None)
         assert set(trunk.state_dict()) == set(fresh.state_dict())
+
+
+def test_occupancy_gradients_are_the_same_every_time_on_two_threads() -> None:
+    """Every point neighbours many queries, so its feature's gradient sums many terms. With advanced indexing
+    the CPU backward adds them with parallel atomics in a varying order (two runs of one CMCR pretraining gave
+    different weights); the loss gathers with index_select, whose backward adds in index order."""
+    from bench3d.models.cmcr.occupancy import OccupancyHead, occupancy_losses
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        gen = torch.Generator().manual_seed(0)
+        points = torch.cat([torch.randn(400, 3, generator=gen) * 2 + torch.tensor([5.0, 0.0, 0.0]),
+                            torch.rand(400, 1, generator=gen) * 255], dim=1)
+        queries = occupancy_queries(points, 3000, 0.1, gen)
+        head = OccupancyHead(64)
+        features = torch.randn(400, 64, generator=gen)
+        grads = []
+        for _ in range(4):
+            f = features.clone().requires_grad_(True)
+            bce, l1 = occupancy_losses(head, f, points[:, :3], queries, radius=1.0, max_neighbours=32)
+            (bce + l1).backward()
+            grads.append(f.grad)
+        assert all(torch.equal(grads[0], g) for g in grads[1:])
+    finally:
+        torch.set_num_threads(threads)

@@ -131,7 +131,8 @@ class CMCR(MethodAdapter):
             cams, uv = item.camera_index[keep].to(dev), item.uv[keep].to(dev)
             hw = tuple(item.images.shape[1:3])
             pixel_shared = heads["pixel_shared"](maps)  # (C, D, h, w): sampled at the pairs, and decoded below
-            point_pairs.append(shared[item.point_index[keep].to(dev)])
+            # index_select: a deterministic backward for points paired more than once (see occupancy_losses)
+            point_pairs.append(shared.index_select(0, item.point_index[keep].to(dev)))
             pixel_pairs.append(F.normalize(sample_features(pixel_shared, cams, uv, hw), dim=1))
             if mask is not None:
                 terms.setdefault("reconstruction", []).append(

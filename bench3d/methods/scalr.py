@@ -38,7 +38,7 @@ class ScaLR(MethodAdapter):
         for item, f in zip(items, feats):
             if len(item.point_index) == 0:
                 continue
-            student = F.normalize(heads["projection"](f[item.point_index.to(ctx.device)]), dim=1)
+            student = F.normalize(heads["projection"](f.index_select(0, item.point_index.to(ctx.device))), dim=1)
             target = teacher_targets(ctx, item)
             losses.append(((student - target) ** 2).sum(dim=1).mean())
         return {"regression": torch.stack(losses).mean()}

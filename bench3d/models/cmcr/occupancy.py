@@ -102,7 +102,10 @@ def occupancy_losses(head: OccupancyHead, point_features: torch.Tensor, points_x
     if len(qi) == 0:
         zero = point_features.sum() * 0.0
         return zero, zero
-    logit, inten = head(point_features[pi], queries.positions[qi] - points_xyz[pi])
+    # index_select, not `point_features[pi]`: each point neighbours many queries, and on CPU the backward of
+    # advanced indexing adds those duplicates with parallel atomics (an order that changes run to run), while
+    # index_select's backward (index_add_) adds them in index order.
+    logit, inten = head(point_features.index_select(0, pi), queries.positions[qi] - points_xyz[pi])
     bce = nn.functional.binary_cross_entropy_with_logits(logit, queries.occupied[qi])
     has = queries.intensity[qi] >= 0
     l1 = (inten[has] - queries.intensity[qi][has]).abs().mean() if has.any() else inten.sum() * 0.0
