@@ -2,7 +2,8 @@
 by more than the spread over 3 seeds (DEVELOPERS' guide: if not, the world or the teacher is too weak).
 
 Marked slow: CI runs it at a reduced size (6 scenes x 8 keyframes, 56 x 100 images, short schedules); the full
-size is `make demo` (figures in the README).
+size is the default world (`bench3d run --method random --method scalr --protocol linear_probe --dataroot W`;
+figures in the README).
 """
 
 from __future__ import annotations
