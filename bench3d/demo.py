@@ -31,6 +31,7 @@ from bench3d.reports.efficiency import write_efficiency_report
 from bench3d.reports.overview import OverviewTable, write_overview
 from bench3d.results import ResultsStore, RunRecord
 from bench3d.synth import SynthConfig
+from bench3d.synth.files import SIDECAR_DIR
 from bench3d.viz.frame_figure import render_frame
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def ensure_synthetic_world(root: Path | None = None) -> Path:
         log.info("generating the synthetic world in %s", root)
         generate_release(root, DEMO_WORLD)
         return root
-    made = root / "synthetic" / "release.json"
+    made = root / SIDECAR_DIR / "release.json"
     if default and made.is_file() and json.loads(made.read_text()).get("config") != DEMO_WORLD.to_dict():
         raise DataError(made, f"the world in {root} was generated with other options than the demo's "
                         f"({DEMO_WORLD.scenes} scenes x {DEMO_WORLD.samples_per_scene} keyframes)",
@@ -100,7 +101,7 @@ def run_demo(dataroot: Path | None = None, results: Path | None = None, reports:
                   for r in run_efficiency(runner, m, EFFICIENCY_FRAMES, steps=5, warmup=2)]
     runs = [runner.evaluate(spec) for spec in demo_specs(seeds)]
     figure_paths, _ = write_efficiency_report(efficiency, reports / "efficiency")
-    paths, table = write_overview(results, "synth", reports, run_ids=[r.run_id for r in runs])
+    paths, table = write_overview(runs, "synth", reports)
     # The LiDAR table with the published rows beside the measured ones (never mixed into them).
     lidar_paths, _ = write_comparison(results, "synth", reports, ["Random", "SLidR", "ScaLR", "LiMA", "CMCR"],
                                       task="lidar_semseg", stem="table_lidar_semseg")
@@ -118,9 +119,8 @@ def step_costs(store: ResultsStore, runs: list[RunRecord]) -> list[tuple[str, fl
         if record.run_id in seen:
             return
         seen.add(record.run_id)
-        resolved = record.provenance.resolved_config
-        teacher = resolved.get("bev_teacher") if isinstance(resolved, dict) else None
-        if isinstance(teacher, dict) and teacher.get("run_id") and store.has(teacher["run_id"]):
+        teacher = record.provenance.resolved_config.get("bev_teacher")
+        if teacher and teacher.get("run_id") and store.has(teacher["run_id"]):
             add(store.read(teacher["run_id"]))
         if record.checkpoint and store.has(record.checkpoint):
             add(store.read(record.checkpoint))

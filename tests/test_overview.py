@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from bench3d.reports.overview import build_overview, write_overview
-from bench3d.results import ResultsStore, RunRecord, ScoreSpec
+from bench3d.results import RunRecord, ScoreSpec
 from bench3d.results.provenance import collect, now_iso
 
 SCORES = {"lidar_semseg": ScoreSpec(name="miou", label="mIoU (%)", higher_is_better=True, percent=True),
@@ -65,10 +65,7 @@ def test_columns_cells_and_best(records: list[RunRecord]) -> None:
 
 
 def test_written_files_trace_every_cell(records: list[RunRecord], tmp_path: Path) -> None:
-    store = ResultsStore(tmp_path / "store")
-    for r in records:
-        store.write(r)
-    paths, table = write_overview(tmp_path / "store", "synth", tmp_path / "out")
+    paths, table = write_overview(records, "synth", tmp_path / "out")
     assert [p.name for p in paths] == ["overview.md", "overview.tex", "overview_runs.csv"]
     assert paths[0].read_text() == table.to_markdown()
     runs = pd.read_csv(paths[2])
@@ -76,9 +73,10 @@ def test_written_files_trace_every_cell(records: list[RunRecord], tmp_path: Path
     assert row["run_ids"].item() == "l-ft-0,l-ft-1,l-ft-2"
     assert r"\textbf{" in paths[1].read_text()
     # only the runs named, in their order: the rows and columns of just those
-    _, some = write_overview(tmp_path / "store", "synth", tmp_path / "some", run_ids=["m-det", "l-lp-0", "r-lp-1"])
+    by_id = {r.run_id: r for r in records}
+    _, some = write_overview([by_id[i] for i in ("m-det", "l-lp-0", "r-lp-1")], "synth", tmp_path / "some")
     assert list(some.cells) == ["mim4d", "lima", "random"]
     assert [c.task for c in some.columns] == ["det3d", "lidar_semseg"]
     assert some.cells["random"]["lidar_semseg LP 100% (mIoU (%))"][::2] == (pytest.approx(12.0), 1)
     with pytest.raises(ValueError, match="no evaluation runs for dataset 'waymo'"):
-        write_overview(tmp_path / "store", "waymo", tmp_path / "out")
+        write_overview(records, "waymo", tmp_path / "out")

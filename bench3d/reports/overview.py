@@ -20,7 +20,7 @@ from bench3d.reports.comparison import rows_frame
 from bench3d.reports.rows import row_label
 from bench3d.reports.stats import score_of, summarise_runs
 from bench3d.reports.table import column_label
-from bench3d.results import ResultsStore, RunRecord, ScoreSpec
+from bench3d.results import RunRecord, ScoreSpec
 
 
 @dataclass(frozen=True)
@@ -115,17 +115,14 @@ def build_overview(records: list[RunRecord], dataset: str) -> OverviewTable:
     return OverviewTable(dataset, columns, cells, pd.DataFrame(runs))
 
 
-def write_overview(store: str | Path | None, dataset: str, out_dir: Path, stem: str = "overview",
-                   run_ids: list[str] | None = None) -> tuple[list[Path], OverviewTable]:
-    """`<stem>.md`, `.tex` and `<stem>_runs.csv` (the run ids of every cell) in `out_dir`, from the store's
-    records, or from just `run_ids` (in that order) when given; returns the files and the table."""
-    results = ResultsStore(store)
-    records = results.records() if run_ids is None else [results.read(i) for i in run_ids]
+def write_overview(records: list[RunRecord], dataset: str, out_dir: Path, stem: str = "overview"
+                   ) -> tuple[list[Path], OverviewTable]:
+    """`<stem>.md`, `.tex` and `<stem>_runs.csv` (the run ids of every cell) in `out_dir` from `records` (a
+    store's `records()`, or just the runs to show, in their order); returns the files and the table."""
     table = build_overview(records, dataset)
     out_dir.mkdir(parents=True, exist_ok=True)
-    md = table.to_markdown()
     paths = [out_dir / f"{stem}.md", out_dir / f"{stem}.tex", out_dir / f"{stem}_runs.csv"]
-    write_text_atomic(paths[0], md)
+    write_text_atomic(paths[0], table.to_markdown())
     write_text_atomic(paths[1], table.to_latex())
     write_text_atomic(paths[2], table.runs.to_csv(index=False))
     return paths, table
