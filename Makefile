@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.bench3d-installed
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test bench clean setup-openmmlab test-openmmlab
 
 setup: $(STAMP)
 
@@ -23,6 +23,23 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q -n auto --dist worksteal --durations=25
+
+# Optional extra: mmdetection3d interop (export, plugin, cross-checks). mmcv 2.1.0 has no CPU wheel: built from
+# source once (~9 min on 2 cores), then pip's wheel cache reuses it. mmdet3d goes in without its declared
+# dependencies (open3d and lyft's plotting stack are not needed to import it); the extra lists what it imports.
+OPENMMLAB := $(VENV)/.openmmlab-installed
+setup-openmmlab: $(OPENMMLAB)
+
+$(OPENMMLAB): $(STAMP) constraints-openmmlab.txt
+	$(BIN)/python -m pip install -q -c constraints.txt -c constraints-openmmlab.txt setuptools wheel
+	MMCV_WITH_OPS=1 FORCE_CUDA=0 $(BIN)/python -m pip install -q --no-build-isolation \
+		-c constraints.txt -c constraints-openmmlab.txt mmengine mmcv
+	$(BIN)/python -m pip install -q --no-deps -c constraints-openmmlab.txt mmdet3d lyft-dataset-sdk
+	$(BIN)/python -m pip install -q -c constraints.txt -c constraints-openmmlab.txt -e ".[openmmlab]"
+	touch $@
+
+test-openmmlab: setup-openmmlab
+	$(BIN)/python -m pytest -q tests_openmmlab --durations=10
 
 bench: setup
 	$(BIN)/python -m pytest -q -m benchmark --benchmark-enable

@@ -18,7 +18,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("tasks", "methods"),
     ("protocols",),
     ("reports", "viz"),
-    ("harness",),
+    ("harness", "interop"),
     ("cli", "demo", "__main__", "__init__"),
 )
 

@@ -60,6 +60,11 @@ def register_backbone(cls: type[Backbone], config_cls: type[BackboneConfig]) -> 
     _TYPES[config_cls.type_name] = (cls, config_cls)
 
 
+def backbone_types(modality: Modality | None = None) -> list[str]:
+    """Registered backbone type names, optionally only those reading `modality`."""
+    return sorted(name for name, (cls, _) in _TYPES.items() if modality is None or cls.modality == modality)
+
+
 def build_backbone(config: BackboneConfig) -> Backbone:
     cls, config_cls = _TYPES[config.type_name]
     return cls(config)

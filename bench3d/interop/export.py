@@ -1,0 +1,128 @@
+"""Export a pretrained bench3d backbone in another framework's checkpoint format.
+
+`export_backbone(checkpoint, backbone="lidar", to="mmdet3d", out=X.pth)` writes X.pth, an mmengine-style
+`{"meta", "state_dict"}` that mmdet3d's `MinkUNetBackbone` loads with `strict=True`, and X.py, the mmdet3d
+config fragment that builds that backbone (with `init_cfg` pointing at X.pth). Nothing is overwritten; the
+weights are checked against the network the checkpoint's config builds before anything is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import pprint
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench3d.engine.trainer import save_atomic
+from bench3d.errors import ConfigError
+from bench3d.interop import mmdet3d_minkunet as minkunet
+from bench3d.models.backbone import config_from_record
+from bench3d.models.checkpoint import read_checkpoint
+from bench3d.models.encoder import EncoderConfig, LidarEncoder
+from bench3d.models.minkunet import MinkUNetConfig
+from bench3d.paths import write_text_atomic
+
+log = logging.getLogger(__name__)
+
+TARGETS = ("mmdet3d",)
+UNET_PREFIX = "unet."
+
+
+@dataclass(frozen=True)
+class Export:
+    """What an export wrote."""
+
+    weights: Path
+    config: Path
+    backbone_config: dict[str, Any]
+    num_tensors: int
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _lidar_backbone(path: Path, ckpt: dict[str, Any], name: str) -> tuple[EncoderConfig, dict[str, Any]]:
+    if name not in ckpt["backbones"]:
+        raise ConfigError(f"{path}: no backbone {name!r}; it holds {sorted(ckpt['backbones'])} (--backbone NAME)")
+    config = config_from_record(ckpt["configs"][name], f"{path} configs.{name}")
+    if not isinstance(config, EncoderConfig):
+        raise ConfigError(f"{path}: backbone {name!r} is a {config.type_name}; the mmdet3d export covers the LiDAR "
+                          "MinkUNet (lidar_minkunet); camera encoders enter mmdet3d through the plugin "
+                          "bench3d.interop.mmdet3d_plugin instead")
+    state = ckpt["backbones"][name]
+    expected = LidarEncoder(config).state_dict()
+    missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+    wrong = [k for k in expected if k in state and state[k].shape != expected[k].shape]
+    if missing or unexpected or wrong:
+        raise ConfigError(f"{path}: backbone {name!r} does not match the network its config builds (missing "
+                          f"{missing[:5]}, unexpected {unexpected[:5]}, shape mismatch {wrong[:5]}); it cannot be "
+                          "exported as is")
+    unet_state = {k[len(UNET_PREFIX):]: v for k, v in state.items()}
+    return config, unet_state
+
+
+def _config_text(backbone: dict[str, Any], weights: Path, meta: dict[str, Any]) -> str:
+    lines = [
+        f"# Written by `bench3d export` from {meta['source']} (method {meta['method']}, backbone {meta['backbone']!r}).",
+        f"# The backbone of mmdet3d's configs/{minkunet.MMDET3D_CONFIG} at this network's sizes; inherit this",
+        "# file (`_base_`) from a task config, or copy `model.backbone`.",
+        f"# bench3d's input per voxel: {meta['input_features']}; voxels {meta['voxels']}. Feed mmdet3d the same",
+        "# features (a transform before the data preprocessor) for the pretrained weights to see what they learned.",
+        "# conv_input.1 is an exact identity layer (mmdet3d's stem has two convs, bench3d's one).",
+    ]
+    backbone = {**backbone, "init_cfg": {"type": "Pretrained", "checkpoint": str(weights)}}
+    return "\n".join(lines) + "\nmodel = dict(backbone=" + pprint.pformat(backbone, sort_dicts=False) + ")\n"
+
+
+def export_backbone(checkpoint: Path, out: Path, backbone: str = "lidar", to: str = "mmdet3d",
+                    prefix: str = "") -> Export:
+    """Write `out` (weights) and `out` with suffix .py (mmdet3d config) for backbone `backbone` of `checkpoint`.
+
+    prefix: prepended to every key (`backbone.` makes the file loadable with `load_from` into a whole model).
+    """
+    if to not in TARGETS:
+        raise ConfigError(f"--to {to!r}: unknown export target; known: {', '.join(TARGETS)}")
+    if out.suffix != ".pth":
+        raise ConfigError(f"--out {out}: give a .pth path (the mmdet3d config is written beside it as .py)")
+    config_path = out.with_suffix(".py")
+    for path in (out, config_path):
+        if path.exists():
+            raise ConfigError(f"{path} exists; choose a new --out (an export never overwrites)")
+    checkpoint = Path(checkpoint)
+    ckpt = read_checkpoint(checkpoint)
+    encoder_config, unet_state = _lidar_backbone(checkpoint, ckpt, backbone)
+    unet_config = MinkUNetConfig.from_preset(encoder_config.backbone, in_channels=encoder_config.in_channels)
+    backbone_cfg = minkunet.backbone_config(unet_config)
+    state = minkunet.export_state(unet_state, unet_config, prefix=prefix)
+    meta = {
+        "source": str(checkpoint.resolve()), "source_sha256": file_sha256(checkpoint),
+        "method": ckpt.get("method"), "backbone": backbone, "backbone_record": ckpt["configs"][backbone],
+        "mmdet3d_backbone": backbone_cfg, "mmdet3d_config": minkunet.MMDET3D_CONFIG, "key_prefix": prefix,
+        "weight_layout": "spconv-1 (k, k, k, C_in, C_out); mmdet3d's spconv loader converts it",
+        "input_features": _input_description(encoder_config),
+        "voxels": f"{encoder_config.coordinates} {encoder_config.voxel_size}",
+    }
+    weights = out.resolve()
+    save_atomic({"meta": {"bench3d": meta}, "state_dict": state}, out)
+    try:
+        write_text_atomic(config_path, _config_text(backbone_cfg, weights, meta))
+    except BaseException:
+        out.unlink(missing_ok=True)  # both files or neither
+        raise
+    log.info("exported backbone %r of %s to %s (%d tensors)", backbone, checkpoint, out, len(state))
+    return Export(out, config_path, backbone_cfg, len(state))
+
+
+def _input_description(config: EncoderConfig) -> str:
+    return {
+        "intensity": "[intensity / 255]",
+        "xyz_intensity": "[x / 50 m, y / 50 m, z / 50 m, intensity / 255] (mean of the points in the voxel)",
+        "xyz_intensity_radius": "[x / 50, y / 50, z / 50, intensity / 255, hypot(x / 50, y / 50)] (voxel means)",
+    }[config.in_features]

@@ -1,0 +1,133 @@
+"""An exported bench3d LiDAR backbone in mmdet3d's own MinkUNetBackbone (spconv): strict load, same features.
+
+CPU-only: mmdet3d's `Det3DDataPreprocessor` voxelises with hard-coded `.cuda()` calls, so the tests never run it;
+the voxels come from bench3d's voxeliser and enter `MinkUNetBackbone.forward(voxel_features, coors)` directly,
+through `backbone_inputs` (non-negative indices, an extent mmdet3d's spatial shape keeps whole).
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from mmdet3d.registry import MODELS
+from mmengine.config import Config
+from mmengine.runner import load_checkpoint
+
+from bench3d.data.nuscenes.reader import NuScenesReader
+from bench3d.interop import mmdet3d_minkunet as mm
+from bench3d.interop.export import export_backbone
+from bench3d.models.encoder import EncoderConfig, LidarEncoder
+from bench3d.models.minkunet import MinkUNet, MinkUNetConfig
+from bench3d.models.voxelize import VoxelConfig, voxelize_batch
+
+TOLERANCE = 1e-4
+
+
+def mmdet3d_backbone(configs: Path, overrides: dict) -> torch.nn.Module:
+    """mmdet3d's MinkUNet-34 spconv backbone from its own config file, with `overrides` (sizes) applied."""
+    cfg = Config.fromfile(configs / mm.MMDET3D_CONFIG)
+    backbone = cfg.model.backbone
+    backbone.update(copy.deepcopy({k: v for k, v in overrides.items() if k != "init_cfg"}))
+    return MODELS.build(backbone).eval()
+
+
+def randomise_batchnorm(net: torch.nn.Module, seed: int = 0) -> None:
+    """Non-trivial BN statistics and affine terms, so a wrong key or layout cannot hide behind identity BN."""
+    g = torch.Generator().manual_seed(seed)
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm1d):
+            n = m.num_features
+            m.running_mean.copy_(torch.randn(n, generator=g) * 0.1)
+            m.running_var.copy_(torch.rand(n, generator=g) + 0.5)
+            m.weight.data.copy_(torch.rand(n, generator=g) + 0.5)
+            m.bias.data.copy_(torch.randn(n, generator=g) * 0.1)
+
+
+def frame_points(release: Path, index: int = 0) -> torch.Tensor:
+    reader = NuScenesReader(release, "v1.0-mini")
+    token = [t for seq in reader.sequences() for t in seq.sample_tokens][index]
+    frame = reader.frame(token, cameras=(), labels=False, boxes=False)
+    return torch.from_numpy(frame.points[:, :4]).float()
+
+
+def compare(ours: torch.nn.Module, theirs: torch.nn.Module, coords: torch.Tensor, features: torch.Tensor
+            ) -> tuple[float, float]:
+    """(largest absolute difference, largest |feature|) of per-voxel features, ours vs mmdet3d's."""
+    padded, coors, m = mm.backbone_inputs(coords, features)
+    with torch.no_grad():
+        a = ours(coords, features)
+        b = theirs(padded, coors)[:m]
+    assert a.shape == b.shape
+    return float((a - b).abs().max()), float(a.abs().max())
+
+
+def test_our_paper_preset_is_mmdet3d_minkunet34(mmdet3d_configs: Path) -> None:
+    theirs = dict(Config.fromfile(mmdet3d_configs / mm.MMDET3D_CONFIG).model.backbone)
+    ours = mm.backbone_config(MinkUNetConfig.from_preset("paper", in_channels=4))
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("preset", ["paper", "tiny"])
+def test_exported_weights_load_strictly_and_give_the_same_features(mmdet3d_configs: Path, release: Path,
+                                                                   tmp_path: Path, preset: str, figure) -> None:
+    torch.manual_seed(1)
+    config = MinkUNetConfig.from_preset(preset, in_channels=4, backend="torch")
+    ours = MinkUNet(config)
+    randomise_batchnorm(ours)
+    ours.eval()
+    path = tmp_path / "backbone.pth"
+    torch.save({"state_dict": mm.export_state(ours.state_dict(), config)}, path)
+    theirs = mmdet3d_backbone(mmdet3d_configs, mm.backbone_config(config))
+    load_checkpoint(theirs, str(path), map_location="cpu", strict=True)
+    points = frame_points(release)
+    voxels = voxelize_batch([points[:, :3]], VoxelConfig(voxel_size=0.1), features=[points[:, :4] / 50.0])
+    diff, scale = compare(ours, theirs, voxels.coords, voxels.features)
+    figure(f"{preset}: {len(voxels.coords)} voxels, max |ours - mmdet3d| = {diff:.3g} (max |feature| {scale:.3g})")
+    assert diff < TOLERANCE and scale > 0.1
+
+
+def test_spconv2_layout_without_metadata_is_what_the_export_avoids(mmdet3d_configs: Path, tmp_path: Path) -> None:
+    """mmdet3d's loader permutes spconv weights unless `_metadata` says version 2: raw (C_out, k, k, k, C_in)
+    weights fail a strict load (and a non-strict `Pretrained` init would leave them random)."""
+    config = MinkUNetConfig.from_preset("tiny", in_channels=4, backend="torch")
+    exported = mm.export_state(MinkUNet(config).state_dict(), config)
+    raw = {k: (v.permute(4, 0, 1, 2, 3) if v.dim() == 5 else v) for k, v in exported.items()}
+    torch.save({"state_dict": raw}, tmp_path / "raw.pth")
+    theirs = mmdet3d_backbone(mmdet3d_configs, mm.backbone_config(config))
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        load_checkpoint(theirs, str(tmp_path / "raw.pth"), map_location="cpu", strict=True)
+
+
+def test_exported_scalr_backbone_through_the_written_config(scalr_checkpoint: Path, release: Path,
+                                                            tmp_path: Path, figure) -> None:
+    """The CLI's files as a user meets them: the .py config builds the backbone and its `Pretrained` init loads
+    the .pth; per-point features equal bench3d's encoder on a frame of the release."""
+    out = tmp_path / "scalr_minkunet.pth"
+    export_backbone(scalr_checkpoint, out)
+    cfg = Config.fromfile(out.with_suffix(".py"))
+    theirs = MODELS.build(cfg.model.backbone)
+    theirs.init_weights()  # mmengine's Pretrained init (non-strict, prefix-free) from the written path
+    strict = MODELS.build(Config.fromfile(out.with_suffix(".py")).model.backbone)
+    load_checkpoint(strict, str(out), map_location="cpu", strict=True)
+    for a, b in zip(theirs.state_dict().values(), strict.state_dict().values()):
+        assert torch.equal(a, b)
+    theirs.eval()
+
+    ckpt = torch.load(scalr_checkpoint, map_location="cpu", weights_only=False)
+    encoder = LidarEncoder(EncoderConfig(**{k: v for k, v in ckpt["configs"]["lidar"].items() if k != "type"}))
+    encoder.load_state_dict(ckpt["backbones"]["lidar"], strict=True)
+    encoder.eval()
+    points = frame_points(release, 2)
+    with torch.no_grad():
+        ours = encoder([points])[0]
+        voxels = voxelize_batch([points[:, :3]], encoder.voxels, features=[encoder.point_features(points)])
+        padded, coors, m = mm.backbone_inputs(voxels.coords, voxels.features)
+        mine = voxels.to_points(theirs(padded, coors)[:m])
+    diff = float((ours - mine).abs().max())
+    figure(f"ScaLR export: {len(points)} points, {m} voxels, max |ours - mmdet3d| = {diff:.3g}, "
+          f"max |feature| {float(ours.abs().max()):.3g}")
+    assert diff < TOLERANCE and np.isfinite(diff)
