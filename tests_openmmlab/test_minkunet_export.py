@@ -10,17 +10,19 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from mmdet3d.registry import MODELS
 from mmengine.config import Config
 from mmengine.runner import load_checkpoint
+from typer.testing import CliRunner
 
 from bench3d.data.nuscenes.reader import NuScenesReader
 from bench3d.interop import mmdet3d_minkunet as mm
+from bench3d.cli.main import app
 from bench3d.interop.export import export_backbone
-from bench3d.models.encoder import EncoderConfig, LidarEncoder
+from bench3d.interop.mmdet3d_check import check_export
+from bench3d.interop.mmdet3d_check import mmdet3d_backbone as mmdet3d_backbone_of
 from bench3d.models.minkunet import MinkUNet, MinkUNetConfig
 from bench3d.models.voxelize import VoxelConfig, voxelize_batch
 
@@ -102,32 +104,26 @@ def test_spconv2_layout_without_metadata_is_what_the_export_avoids(mmdet3d_confi
         load_checkpoint(theirs, str(tmp_path / "raw.pth"), map_location="cpu", strict=True)
 
 
-def test_exported_scalr_backbone_through_the_written_config(scalr_checkpoint: Path, release: Path,
-                                                            tmp_path: Path, figure) -> None:
-    """The CLI's files as a user meets them: the .py config builds the backbone and its `Pretrained` init loads
-    the .pth; per-point features equal bench3d's encoder on a frame of the release."""
+def test_exported_scalr_backbone_through_the_cli_and_its_config(scalr_checkpoint: Path, release: Path,
+                                                                 tmp_path: Path, figure) -> None:
+    """The files as a user meets them: `bench3d export --check-frames` runs the export in mmdet3d on keyframes of
+    the release; the .py config's `Pretrained` init (mmengine's non-strict path, with or without a key prefix)
+    loads the same weights as a strict load."""
     out = tmp_path / "scalr_minkunet.pth"
-    export_backbone(scalr_checkpoint, out)
-    cfg = Config.fromfile(out.with_suffix(".py"))
-    theirs = MODELS.build(cfg.model.backbone)
-    theirs.init_weights()  # mmengine's Pretrained init (non-strict, prefix-free) from the written path
-    strict = MODELS.build(Config.fromfile(out.with_suffix(".py")).model.backbone)
-    load_checkpoint(strict, str(out), map_location="cpu", strict=True)
-    for a, b in zip(theirs.state_dict().values(), strict.state_dict().values()):
-        assert torch.equal(a, b)
-    theirs.eval()
+    result = CliRunner().invoke(app, ["export", "--checkpoint", str(scalr_checkpoint), "--out", str(out),
+                                      "--check-frames", "3", "--dataroot", str(release)])
+    assert result.exit_code == 0, result.output
+    report = check_export(out, scalr_checkpoint, dataroot=release, frames=3)
+    figure(f"ScaLR export, {report.frames} keyframes ({report.points} points, {report.voxels} voxels): max |ours - "
+           f"mmdet3d| = {report.max_abs_difference:.3g}, max |feature| {report.max_abs_feature:.3g}")
+    assert report.max_abs_difference < TOLERANCE and report.max_abs_feature > 0.01
+    assert "largest |difference| 0" in " ".join(result.output.split())
 
-    ckpt = torch.load(scalr_checkpoint, map_location="cpu", weights_only=False)
-    encoder = LidarEncoder(EncoderConfig(**{k: v for k, v in ckpt["configs"]["lidar"].items() if k != "type"}))
-    encoder.load_state_dict(ckpt["backbones"]["lidar"], strict=True)
-    encoder.eval()
-    points = frame_points(release, 2)
-    with torch.no_grad():
-        ours = encoder([points])[0]
-        voxels = voxelize_batch([points[:, :3]], encoder.voxels, features=[encoder.point_features(points)])
-        padded, coors, m = mm.backbone_inputs(voxels.coords, voxels.features)
-        mine = voxels.to_points(theirs(padded, coors)[:m])
-    diff = float((ours - mine).abs().max())
-    figure(f"ScaLR export: {len(points)} points, {m} voxels, max |ours - mmdet3d| = {diff:.3g}, "
-          f"max |feature| {float(ours.abs().max()):.3g}")
-    assert diff < TOLERANCE and np.isfinite(diff)
+    strict = mmdet3d_backbone_of(out)
+    prefixed = tmp_path / "scalr_model.pth"
+    export_backbone(scalr_checkpoint, prefixed, prefix="backbone.")
+    for path in (out, prefixed):
+        via_init = MODELS.build(Config.fromfile(path.with_suffix(".py")).model.backbone)
+        via_init.init_weights()  # mmengine's Pretrained init from the path the config names
+        for (name, a), b in zip(via_init.state_dict().items(), strict.state_dict().values()):
+            assert torch.equal(a, b), (path.name, name)

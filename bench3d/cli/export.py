@@ -18,6 +18,10 @@ def export(
     to: str = typer.Option("mmdet3d", help="Target framework."),
     out: Path = typer.Option(..., help="Weights file to write (.pth); the config goes beside it as .py."),
     prefix: str = typer.Option("", help="Prefix for every key, e.g. 'backbone.' for a whole-model `load_from`."),
+    check_frames: int = typer.Option(0, min=0, help="Then run the export in mmdet3d on this many keyframes and "
+                                                    "report the largest feature difference (openmmlab extra)."),
+    dataset: str = typer.Option("synth", help="Dataset of the check frames."),
+    dataroot: Path = typer.Option(None, help="Its root (default: the dataset's)."),
 ) -> None:
     """Export a pretrained LiDAR backbone for mmdetection3d's MinkUNetBackbone (spconv), loadable strictly."""
     from bench3d.interop.export import export_backbone
@@ -26,6 +30,15 @@ def export(
         result = export_backbone(checkpoint, out, backbone=backbone, to=to, prefix=prefix)
     console.print(f"wrote {result.weights} ({result.num_tensors} tensors) and {result.config}")
     console.print(f"mmdet3d backbone: {result.backbone_config}")
+    if check_frames:
+        from bench3d.interop.mmdet3d_check import check_export
+
+        with user_errors():
+            report = check_export(out, checkpoint, backbone, dataset, dataroot, check_frames)
+        console.print(f"mmdet3d vs bench3d on {report.frames} keyframes ({report.points:,} points, {report.voxels:,} "
+                      f"voxels): largest |difference| {report.max_abs_difference:.3g} "
+                      f"(largest |feature| {report.max_abs_feature:.3g})")
+
 
 
 def register(app: typer.Typer) -> None:

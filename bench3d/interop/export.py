@@ -77,7 +77,10 @@ def _config_text(backbone: dict[str, Any], weights: Path, meta: dict[str, Any]) 
         "# features (a transform before the data preprocessor) for the pretrained weights to see what they learned.",
         "# conv_input.1 is an exact identity layer (mmdet3d's stem has two convs, bench3d's one).",
     ]
-    backbone = {**backbone, "init_cfg": {"type": "Pretrained", "checkpoint": str(weights)}}
+    init = {"type": "Pretrained", "checkpoint": str(weights)}
+    if meta["key_prefix"]:  # mmengine's Pretrained init strips it
+        init["prefix"] = meta["key_prefix"]
+    backbone = {**backbone, "init_cfg": init}
     return "\n".join(lines) + "\nmodel = dict(backbone=" + pprint.pformat(backbone, sort_dicts=False) + ")\n"
 
 
