@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -168,3 +169,17 @@ def test_export_cli(checkpoint: Path, tmp_path: Path) -> None:
     assert out.is_file() and out.with_suffix(".py").is_file() and "MinkUNetBackbone" in result.output
     again = CliRunner().invoke(app, ["export", "--checkpoint", str(checkpoint), "--out", str(tmp_path / "y.pt")])
     assert again.exit_code == 1 and ".pth" in again.output
+
+
+def test_seg_eval_arguments_move_the_ignore_label_past_the_classes() -> None:
+    from bench3d.interop.mmdet3d_labels import seg_eval_arguments
+
+    args = seg_eval_arguments([np.array([0, 1, 2, 3])], [np.array([1, 3, 2, 1])], ["a", "b", "c"], ignore_index=0)
+    assert args["gt_labels"][0].tolist() == [3, 0, 1, 2] and args["seg_preds"][0].tolist() == [0, 2, 1, 0]
+    assert args["ignore_index"] == 3 and args["label2cat"] == {0: "a", 1: "b", 2: "c"}
+    waymo_style = seg_eval_arguments([np.array([0, 1, 2])], [np.array([2, 2, 1])], ["a", "b"], ignore_index=2)
+    assert waymo_style["gt_labels"][0].tolist() == [0, 1, 2] and waymo_style["ignore_index"] == 2
+    with pytest.raises(ValueError, match="outside 0..3"):
+        seg_eval_arguments([np.array([4])], [np.array([1])], ["a", "b", "c"])
+    with pytest.raises(ValueError, match="ignore_index -1"):
+        seg_eval_arguments([np.array([1])], [np.array([1])], ["a", "b", "c"], ignore_index=-1)

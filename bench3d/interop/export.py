@@ -51,11 +51,13 @@ def file_sha256(path: Path) -> str:
 def _lidar_backbone(path: Path, ckpt: dict[str, Any], name: str) -> tuple[EncoderConfig, dict[str, Any]]:
     if name not in ckpt["backbones"]:
         raise ConfigError(f"{path}: no backbone {name!r}; it holds {sorted(ckpt['backbones'])} (--backbone NAME)")
-    config = config_from_record(ckpt["configs"][name], f"{path} configs.{name}")
-    if not isinstance(config, EncoderConfig):
-        raise ConfigError(f"{path}: backbone {name!r} is a {config.type_name}; the mmdet3d export covers the LiDAR "
+    record = ckpt["configs"][name]
+    if record.get("type") != EncoderConfig.type_name:
+        raise ConfigError(f"{path}: backbone {name!r} is a {record.get('type')}; the mmdet3d export covers the LiDAR "
                           "MinkUNet (lidar_minkunet); camera encoders enter mmdet3d through the plugin "
                           "bench3d.interop.mmdet3d_plugin instead")
+    config = config_from_record(record, f"{path} configs.{name}")
+    assert isinstance(config, EncoderConfig)
     state = ckpt["backbones"][name]
     expected = LidarEncoder(config).state_dict()
     missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
