@@ -75,8 +75,10 @@ def _config_text(backbone: dict[str, Any], weights: Path, meta: dict[str, Any]) 
         f"# Written by `bench3d export` from {meta['source']} (method {meta['method']}, backbone {meta['backbone']!r}).",
         f"# The backbone of mmdet3d's configs/{minkunet.MMDET3D_CONFIG} at this network's sizes; inherit this",
         "# file (`_base_`) from a task config, or copy `model.backbone`.",
-        f"# bench3d's input per voxel: {meta['input_features']}; voxels {meta['voxels']}. Feed mmdet3d the same",
-        "# features (a transform before the data preprocessor) for the pretrained weights to see what they learned.",
+        f"# bench3d's input per voxel: {meta['input_features']}; voxels {meta['voxels']} (m, or rho m / phi deg /",
+        "# z m). Feed mmdet3d the same features (a transform before the data preprocessor) and the same voxel size",
+        "# (data_preprocessor.voxel_layer.voxel_size; its minkunet voxeliser rounds where bench3d floors and keeps",
+        "# one point per voxel where bench3d averages) for the pretrained weights to see what they learned.",
         "# conv_input.1 is an exact identity layer (mmdet3d's stem has two convs, bench3d's one).",
     ]
     init = {"type": "Pretrained", "checkpoint": str(weights)}
