@@ -25,14 +25,15 @@ test: setup
 	$(BIN)/python -m pytest -q -n auto --dist worksteal --durations=25
 
 # Optional extra: mmdetection3d interop (export, plugin, cross-checks). mmcv 2.1.0 has no CPU wheel: built from
-# source once (~9 min on 2 cores), then pip's wheel cache reuses it. mmdet3d goes in without its declared
+# source once (CFLAGS=-g0: Python's -g debug info roughly doubles the compile time of every file and is not
+# needed in the library), then pip's wheel cache reuses it. mmdet3d goes in without its declared
 # dependencies (open3d and lyft's plotting stack are not needed to import it); the extra lists what it imports.
 OPENMMLAB := $(VENV)/.openmmlab-installed
 setup-openmmlab: $(OPENMMLAB)
 
 $(OPENMMLAB): $(STAMP) constraints-openmmlab.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -c constraints-openmmlab.txt setuptools wheel
-	MMCV_WITH_OPS=1 FORCE_CUDA=0 $(BIN)/python -m pip install -q --no-build-isolation \
+	MMCV_WITH_OPS=1 FORCE_CUDA=0 CFLAGS=-g0 $(BIN)/python -m pip install -q --no-build-isolation \
 		-c constraints.txt -c constraints-openmmlab.txt mmengine mmcv
 	$(BIN)/python -m pip install -q --no-deps -c constraints-openmmlab.txt mmdet3d lyft-dataset-sdk
 	$(BIN)/python -m pip install -q -c constraints.txt -c constraints-openmmlab.txt -e ".[openmmlab]"
