@@ -127,3 +127,22 @@ def test_exported_scalr_backbone_through_the_cli_and_its_config(scalr_checkpoint
         via_init.init_weights()  # mmengine's Pretrained init from the path the config names
         for (name, a), b in zip(via_init.state_dict().items(), strict.state_dict().values()):
             assert torch.equal(a, b), (path.name, name)
+
+
+def test_a_prefixed_export_is_a_whole_model_load_from(scalr_checkpoint: Path, mmdet3d_configs: Path,
+                                                      tmp_path: Path) -> None:
+    """`--prefix backbone.`: mmdet3d's whole MinkUNet segmentor (its config, our backbone sizes) takes the file as
+    `load_from` does (non-strict: the head stays as initialised), and its backbone equals a strict load."""
+    prefixed = tmp_path / "model.pth"
+    export_backbone(scalr_checkpoint, prefixed, prefix="backbone.")
+    cfg = Config.fromfile(mmdet3d_configs / mm.MMDET3D_CONFIG)
+    record = torch.load(prefixed, map_location="cpu", weights_only=False)["meta"]["bench3d"]["mmdet3d_backbone"]
+    cfg.model.backbone.update(copy.deepcopy(record))
+    cfg.model.decode_head.channels = 32
+    model = MODELS.build(cfg.model)
+    head = copy.deepcopy(model.decode_head.state_dict())
+    load_checkpoint(model, str(prefixed), map_location="cpu", strict=False)
+    strict = mmdet3d_backbone_of(prefixed)
+    for (name, a), b in zip(model.backbone.state_dict().items(), strict.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert all(torch.equal(a, b) for a, b in zip(model.decode_head.state_dict().values(), head.values()))
