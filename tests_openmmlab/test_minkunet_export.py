@@ -146,3 +146,25 @@ def test_a_prefixed_export_is_a_whole_model_load_from(scalr_checkpoint: Path, mm
     for (name, a), b in zip(model.backbone.state_dict().items(), strict.state_dict().values()):
         assert torch.equal(a, b), name
     assert all(torch.equal(a, b) for a, b in zip(model.decode_head.state_dict().values(), head.values()))
+
+
+def test_bench3d_spconv_backend_loads_its_weights_after_mmdet3d_patched_spconv() -> None:
+    """Importing mmdet3d patches spconv's SparseModule loader process-wide (a permutation unless version 2);
+    bench3d's spconv convs keep torch's loader, so a state dict moves between backends unchanged."""
+    from spconv.pytorch import SparseModule
+
+    from mmdet3d.models.layers.spconv.overwrite_spconv.write_spconv2 import _load_from_state_dict as patched
+
+    assert SparseModule._load_from_state_dict is patched  # the patch is in force in this process
+    torch.manual_seed(2)
+    config = MinkUNetConfig.from_preset("tiny", in_channels=4, backend="torch")
+    reference = MinkUNet(config).eval()
+    randomise_batchnorm(reference)
+    on_spconv = MinkUNet(config.model_copy(update={"backend": "spconv"}))
+    on_spconv.load_state_dict(reference.state_dict(), strict=True)
+    on_spconv.eval()
+    coords = torch.unique(torch.randint(-30, 30, (2000, 3)), dim=0)
+    coords = torch.cat([torch.zeros(len(coords), 1, dtype=torch.long), coords], dim=1)
+    features = torch.randn(len(coords), 4)
+    with torch.no_grad():
+        assert torch.allclose(on_spconv(coords, features), reference(coords, features), atol=1e-5)

@@ -63,18 +63,31 @@ def _allow_backward_without_cuda() -> None:
     logger.debug("spconv: CPU backward enabled (get_current_stream -> 0 without CUDA)")
 
 
+@functools.cache
+def conv_classes() -> dict[ConvKind, type[nn.Module]]:
+    """spconv's conv classes with torch's own state-dict loading.
+
+    Importing mmdet3d replaces `SparseModule._load_from_state_dict` process-wide with a loader that permutes every
+    weight from spconv-1 layout unless the state dict says version 2; bench3d's weights are always
+    (C_out, k, k, k, C_in), so its convs keep the plain loader whatever else the process imported.
+    """
+    sp = spconv_module()
+
+    def plain(base: type[nn.Module]) -> type[nn.Module]:
+        return type(base.__name__, (base,), {"_load_from_state_dict": nn.Module._load_from_state_dict})
+
+    return {ConvKind.SUBMANIFOLD: plain(sp.SubMConv3d), ConvKind.DOWN: plain(sp.SparseConv3d),
+            ConvKind.UP: plain(sp.SparseInverseConv3d)}
+
+
 def make_conv(
     in_channels: int, out_channels: int, kernel_size: int, kind: ConvKind, indice_key: str, bias: bool = False
 ) -> nn.Module:
     check_kernel(kind, kernel_size)
-    sp = spconv_module()
-    if kind is ConvKind.SUBMANIFOLD:
-        return sp.SubMConv3d(in_channels, out_channels, kernel_size, bias=bias, indice_key=indice_key)
+    cls = conv_classes()[kind]
     if kind is ConvKind.DOWN:
-        return sp.SparseConv3d(
-            in_channels, out_channels, kernel_size, stride=kernel_size, bias=bias, indice_key=indice_key
-        )
-    return sp.SparseInverseConv3d(in_channels, out_channels, kernel_size, bias=bias, indice_key=indice_key)
+        return cls(in_channels, out_channels, kernel_size, stride=kernel_size, bias=bias, indice_key=indice_key)
+    return cls(in_channels, out_channels, kernel_size, bias=bias, indice_key=indice_key)
 
 
 def check_cpu_threads(features: torch.Tensor) -> None:
