@@ -37,7 +37,6 @@ _BLOCK_PART = re.compile(r"^(conv1|bn1|conv2|bn2|shortcut\.[01])\.(.+)$")
 _STEM = re.compile(r"^stem\.(conv|bn)\.(.+)$")
 _SAMPLING = re.compile(r"^(encoder|decoder)\.(\d+)\.(down|up)\.(conv|bn)\.(.+)$")
 _BLOCK = re.compile(r"^(encoder|decoder)\.(\d+)\.blocks\.(\d+)\.(.+)$")
-BN_BUFFERS = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
 #: The mmdet3d config whose backbone this export matches (MinkUNet-34, spconv backend).
 MMDET3D_CONFIG = "minkunet/minkunet34_w32_spconv_8xb2-laser-polar-mix-3x_semantickitti.py"
 
