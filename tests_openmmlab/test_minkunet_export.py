@@ -141,6 +141,8 @@ def test_a_prefixed_export_is_a_whole_model_load_from(scalr_checkpoint: Path, mm
     cfg.model.decode_head.channels = 32
     model = MODELS.build(cfg.model)
     head = copy.deepcopy(model.decode_head.state_dict())
+    # Deliberately non-strict, as `load_from` is: the file holds the backbone only; the asserts below show every
+    # backbone tensor arrived and the head kept its init.
     load_checkpoint(model, str(prefixed), map_location="cpu", strict=False)
     strict = mmdet3d_backbone_of(prefixed)
     for (name, a), b in zip(model.backbone.state_dict().items(), strict.state_dict().values()):

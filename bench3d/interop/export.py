@@ -8,7 +8,6 @@ weights are checked against the network the checkpoint's config builds before an
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import pprint
 from dataclasses import dataclass
@@ -19,15 +18,14 @@ from bench3d.engine.trainer import save_atomic
 from bench3d.errors import ConfigError
 from bench3d.interop import mmdet3d_minkunet as minkunet
 from bench3d.models.backbone import config_from_record
-from bench3d.models.checkpoint import read_checkpoint
-from bench3d.models.encoder import EncoderConfig, LidarEncoder
-from bench3d.models.minkunet import MinkUNetConfig
+from bench3d.models.checkpoint import load_backbone_state, read_checkpoint
+from bench3d.models.encoder import INPUT_FEATURES, EncoderConfig, LidarEncoder
 from bench3d.paths import write_text_atomic
+from bench3d.results.provenance import file_sha256
 
 log = logging.getLogger(__name__)
 
 TARGETS = ("mmdet3d",)
-UNET_PREFIX = "unet."
 
 
 @dataclass(frozen=True)
@@ -40,15 +38,8 @@ class Export:
     num_tensors: int
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _lidar_backbone(path: Path, ckpt: dict[str, Any], name: str) -> tuple[EncoderConfig, dict[str, Any]]:
+def _lidar_encoder(path: Path, ckpt: dict[str, Any], name: str) -> LidarEncoder:
+    """The checkpoint's LiDAR backbone `name`, loaded strictly (what `bench3d run` would load)."""
     if name not in ckpt["backbones"]:
         raise ConfigError(f"{path}: no backbone {name!r}; it holds {sorted(ckpt['backbones'])} (--backbone NAME)")
     record = ckpt["configs"][name]
@@ -56,18 +47,9 @@ def _lidar_backbone(path: Path, ckpt: dict[str, Any], name: str) -> tuple[Encode
         raise ConfigError(f"{path}: backbone {name!r} is a {record.get('type')}; the mmdet3d export covers the LiDAR "
                           "MinkUNet (lidar_minkunet); camera encoders enter mmdet3d through the plugin "
                           "bench3d.interop.mmdet3d_plugin instead")
-    config = config_from_record(record, f"{path} configs.{name}")
-    assert isinstance(config, EncoderConfig)
-    state = ckpt["backbones"][name]
-    expected = LidarEncoder(config).state_dict()
-    missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
-    wrong = [k for k in expected if k in state and state[k].shape != expected[k].shape]
-    if missing or unexpected or wrong:
-        raise ConfigError(f"{path}: backbone {name!r} does not match the network its config builds (missing "
-                          f"{missing[:5]}, unexpected {unexpected[:5]}, shape mismatch {wrong[:5]}); it cannot be "
-                          "exported as is")
-    unet_state = {k[len(UNET_PREFIX):]: v for k, v in state.items()}
-    return config, unet_state
+    encoder = LidarEncoder(config_from_record(record, f"{path} configs.{name}"))  # type: ignore[arg-type]
+    load_backbone_state(encoder, path, name, contents=ckpt)
+    return encoder
 
 
 def _config_text(backbone: dict[str, Any], weights: Path, meta: dict[str, Any]) -> str:
@@ -104,17 +86,16 @@ def export_backbone(checkpoint: Path, out: Path, backbone: str = "lidar", to: st
             raise ConfigError(f"{path} exists; choose a new --out (an export never overwrites)")
     checkpoint = Path(checkpoint)
     ckpt = read_checkpoint(checkpoint)
-    encoder_config, unet_state = _lidar_backbone(checkpoint, ckpt, backbone)
-    unet_config = MinkUNetConfig.from_preset(encoder_config.backbone, in_channels=encoder_config.in_channels)
-    backbone_cfg = minkunet.backbone_config(unet_config)
-    state = minkunet.export_state(unet_state, unet_config, prefix=prefix)
+    encoder = _lidar_encoder(checkpoint, ckpt, backbone)
+    backbone_cfg = minkunet.backbone_config(encoder.unet.config)
+    state = minkunet.export_state(encoder.unet.state_dict(), encoder.unet.config, prefix=prefix)
     meta = {
         "source": str(checkpoint.resolve()), "source_sha256": file_sha256(checkpoint),
         "method": ckpt.get("method"), "backbone": backbone, "backbone_record": ckpt["configs"][backbone],
         "mmdet3d_backbone": backbone_cfg, "mmdet3d_config": minkunet.MMDET3D_CONFIG, "key_prefix": prefix,
         "weight_layout": "spconv-1 (k, k, k, C_in, C_out); mmdet3d's spconv loader converts it",
-        "input_features": _input_description(encoder_config),
-        "voxels": f"{encoder_config.coordinates} {encoder_config.voxel_size}",
+        "input_features": INPUT_FEATURES[encoder.config.in_features],
+        "voxels": f"{encoder.config.coordinates} {encoder.config.voxel_size}",
     }
     weights = out.resolve()
     save_atomic({"meta": {"bench3d": meta}, "state_dict": state}, out)
@@ -126,10 +107,3 @@ def export_backbone(checkpoint: Path, out: Path, backbone: str = "lidar", to: st
     log.info("exported backbone %r of %s to %s (%d tensors)", backbone, checkpoint, out, len(state))
     return Export(out, config_path, backbone_cfg, len(state))
 
-
-def _input_description(config: EncoderConfig) -> str:
-    return {
-        "intensity": "[intensity / 255]",
-        "xyz_intensity": "[x / 50 m, y / 50 m, z / 50 m, intensity / 255] (mean of the points in the voxel)",
-        "xyz_intensity_radius": "[x / 50, y / 50, z / 50, intensity / 255, hypot(x / 50, y / 50)] (voxel means)",
-    }[config.in_features]

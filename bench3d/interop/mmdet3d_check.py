@@ -52,9 +52,9 @@ def mmdet3d_backbone(export: Path) -> torch.nn.Module:
     config = export.with_suffix(".py")
     if not config.is_file():
         raise ConfigError(f"{config} not found: the export's config is written beside its .pth; export again")
-    backbone = MODELS.build(Config.fromfile(config).model.backbone)
-    saved = torch.load(export, map_location="cpu", weights_only=False)
-    prefix = saved.get("meta", {}).get("bench3d", {}).get("key_prefix", "")
+    backbone_cfg = Config.fromfile(config).model.backbone
+    prefix = backbone_cfg.get("init_cfg", {}).get("prefix", "")  # the export names its key prefix there
+    backbone = MODELS.build(backbone_cfg)
     load_checkpoint(backbone, str(export), map_location="cpu", strict=True,
                     revise_keys=[(f"^{re.escape(prefix)}", "")] if prefix else [(r"^module\.", "")])
     return backbone.eval()
@@ -67,7 +67,7 @@ def check_export(export: Path, checkpoint: Path, backbone: str = "lidar", datase
     if backbone not in ckpt["configs"]:
         raise ConfigError(f"{checkpoint}: no backbone {backbone!r}; it holds {sorted(ckpt['configs'])}")
     encoder = LidarEncoder(config_from_record(ckpt["configs"][backbone], f"{checkpoint} configs.{backbone}"))
-    load_backbone_state(encoder, checkpoint, backbone)
+    load_backbone_state(encoder, checkpoint, backbone, contents=ckpt)
     encoder.eval()
     theirs = mmdet3d_backbone(Path(export))
     reader = resolve_dataset(dataset, dataroot).open_reader()

@@ -36,12 +36,14 @@ IMAGENET_PREPROCESSING = {"mean": [255 * m for m in IMAGENET_MEAN], "std": [255 
                           "bgr_to_rgb": True}
 
 
-def _encoder_config(encoder: str, settings: dict[str, Any], checkpoint: str | None, name: str) -> Any:
+def _encoder_config(encoder: str, settings: dict[str, Any], checkpoint: str | None, name: str
+                    ) -> tuple[Any, dict[str, Any] | None]:
+    """The encoder's config and, with a checkpoint, its contents (read once, loaded from by the caller)."""
     if encoder not in backbone_types("camera"):
         raise ConfigError(f"backbone encoder {encoder!r}: not a bench3d camera encoder; known: "
                           f"{backbone_types('camera')}")
     if checkpoint is None:
-        return config_from_record({"type": encoder, **settings}, "mmdet3d backbone config")
+        return config_from_record({"type": encoder, **settings}, "mmdet3d backbone config"), None
     ckpt = read_checkpoint(checkpoint)
     if name not in ckpt["configs"]:
         raise ConfigError(f"{checkpoint}: no backbone {name!r}; it holds {sorted(ckpt['configs'])} "
@@ -55,7 +57,7 @@ def _encoder_config(encoder: str, settings: dict[str, Any], checkpoint: str | No
     if asked != config:  # refused before building: the strict load would refuse it after
         raise ConfigError(f"{checkpoint}: backbone {name!r} was pretrained as {config.to_record()}; the config asks "
                           f"for {settings}; drop those settings or use a checkpoint pretrained with them")
-    return config
+    return config, ckpt
 
 
 @MODELS.register_module()
@@ -71,10 +73,10 @@ class Bench3DCameraBackbone(BaseModule):
                  out_indices: tuple[int, ...] | None = None, frozen: bool = False,
                  init_cfg: dict | None = None, **settings: Any) -> None:
         super().__init__(init_cfg)
-        config = _encoder_config(encoder, settings, checkpoint, checkpoint_backbone)
+        config, contents = _encoder_config(encoder, settings, checkpoint, checkpoint_backbone)
         self.encoder: CameraBackbone = build_backbone(config)  # type: ignore[assignment]
         if checkpoint is not None:
-            load_backbone_state(self.encoder, Path(checkpoint), checkpoint_backbone)
+            load_backbone_state(self.encoder, Path(checkpoint), checkpoint_backbone, contents=contents)
         levels = len(self.encoder.channels)
         self.out_indices = tuple(range(levels)) if out_indices is None else tuple(out_indices)
         if not self.out_indices or any(not 0 <= i < levels for i in self.out_indices):

@@ -59,11 +59,13 @@ def _load(path: Path) -> Any:
                           "pretrain again") from None
 
 
-def load_backbone_state(backbone: Backbone, checkpoint: str | Path, name: str, allowed: list[str] | None = None) -> None:
+def load_backbone_state(backbone: Backbone, checkpoint: str | Path, name: str, allowed: list[str] | None = None,
+                        contents: dict[str, Any] | None = None) -> None:
     """Load backbone `name` of a checkpoint strictly: same config, no missing or unexpected keys except
-    those matching the `allowed` globs (a card's `checkpoint_key_exceptions`)."""
+    those matching the `allowed` globs (a card's `checkpoint_key_exceptions`). `contents`: the checkpoint as
+    `read_checkpoint(checkpoint)` returned it, when the caller has read it already."""
     path = Path(checkpoint)
-    ckpt = read_checkpoint(path)
+    ckpt = read_checkpoint(path) if contents is None else contents
     if name not in ckpt["backbones"]:
         raise ConfigError(f"{path}: no backbone {name!r}; it holds {sorted(ckpt['backbones'])}")
     stored = config_from_record(ckpt["configs"][name], f"{path} configs.{name}")

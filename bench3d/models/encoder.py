@@ -20,6 +20,15 @@ from bench3d.models.voxelize import VoxelConfig, voxelize_batch
 log = logging.getLogger(__name__)
 
 INTENSITY_SCALE = 255.0  # nuScenes intensities are 0..255
+XYZ_SCALE = 50.0  # metres: coordinates enter as x / 50 m
+
+#: What `LidarEncoder.point_features` computes per point for each `in_features` (voxels average them).
+INPUT_FEATURES: dict[str, str] = {
+    "intensity": f"[intensity / {INTENSITY_SCALE:g}]",
+    "xyz_intensity": f"[x, y, z / {XYZ_SCALE:g} m, intensity / {INTENSITY_SCALE:g}]",
+    "xyz_intensity_radius": f"[x, y, z / {XYZ_SCALE:g} m, intensity / {INTENSITY_SCALE:g}, "
+                            f"hypot(x, y) / {XYZ_SCALE:g} m]",
+}
 
 
 class EncoderConfig(BackboneConfig):
@@ -83,7 +92,7 @@ class LidarEncoder(Backbone):
         intensity = cloud[:, 3:4] / INTENSITY_SCALE
         if self.config.in_features == "intensity":
             return intensity
-        xyz = cloud[:, :3] / 50.0
+        xyz = cloud[:, :3] / XYZ_SCALE
         if self.config.in_features == "xyz_intensity":
             return torch.cat([xyz, intensity], dim=1)
         return torch.cat([xyz, intensity, torch.hypot(xyz[:, 0:1], xyz[:, 1:2])], dim=1)
